@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.28;
+
+import {Order} from "../libraries/OrderLib.sol";
+
+/// @notice One matched trade the operator asks the contract to settle. It executes at the
+/// maker's price; each side pays its fee out of what it receives.
+/// @dev `makerIndex` / `takerIndex` point into the `orders` array of the same batch, so an
+/// order that fills many times is sent (and its signature checked) once per batch.
+struct Fill {
+    /// @dev The operator's id for this fill, created once by its matching engine.
+    uint64 fillId;
+    uint32 makerIndex;
+    uint32 takerIndex;
+    /// @dev Base atoms traded.
+    uint128 baseAmount;
+    /// @dev Fee charged to the maker, in basis points of what it receives.
+    uint16 makerFeeBps;
+    /// @dev Fee charged to the taker, in basis points of what it receives.
+    uint16 takerFeeBps;
+}
+
+/// @notice Why a fill was skipped. Codes are stable: indexers and the operator rely on them.
+enum SkipReason {
+    None, // 0: never emitted
+    FillMalformed, // 1: order index out of range, maker == taker index, or zero amount
+    BadSignature, // 2: neither a valid low-s ECDSA signature by the trader nor accepted by its EIP-1271 wallet
+    OrderCancelled, // 3: the order's nonce was cancelled, or spent by a fully filled order
+    NonceBelowMinimum, // 4: the order's nonce is below the trader's minimum nonce
+    OrderExpired, // 5: block.timestamp > expiry
+    Overfilled, // 6: the fill would take the order past its amount
+    MakerUnfunded, // 7: the maker's vault balance cannot pay its side
+    TakerUnfunded, // 8: the taker's vault balance cannot pay its side
+    MakerFeeAboveCap, // 9: makerFeeBps above the maker order's maxMakerFeeBps
+    TakerFeeAboveCap, // 10: takerFeeBps above the taker order's maxTakerFeeBps
+    PricesDoNotCross, // 11: the taker's limit is worse than the maker's price
+    MarketMismatch, // 12: different tokens, same side, or base token equal to quote token
+    InexactAmount, // 13: baseAmount x price is not a whole number of quote atoms
+    TokenNotListed, // 14: the base token was never listed, so its decimals are unknown
+    FlagViolation, // 15: post-only order as taker, IOC order as maker, or unknown flag bits
+    OrderOutOfRange // 16: price or amount is zero or above 2^128 - 1
+}
+
+/// @title HyperIndex Settlement
+/// @notice Vault and batch settler: traders keep balances here; the operator settles batches
+/// of matched fills between signed orders; traders can always leave through a delayed
+/// withdrawal that needs nobody's help.
+interface ISettlement {
+    // ------------------------------------------------------------------ errors
+
+    /// @notice The batch id is not the next one: a batch settles once, in order.
+    error SettlementBatchOutOfOrder(uint64 expected, uint64 got);
+    /// @notice `orders` and `signatures` must be parallel arrays.
+    error SettlementLengthMismatch(uint256 orders, uint256 signatures);
+    /// @notice Settlement is paused by the guardian until `until`.
+    error SettlementPaused(uint64 until);
+    /// @notice The token has not been listed by the admin.
+    error SettlementTokenNotListed(address token);
+    /// @notice The token is already listed.
+    error SettlementTokenAlreadyListed(address token);
+    /// @notice The token reports decimals this contract cannot price with (more than 36).
+    error SettlementUnsupportedDecimals(address token, uint8 decimals);
+    /// @notice A zero amount, or a deposit that credited nothing.
+    error SettlementZeroAmount();
+    /// @notice A zero address where an account is required.
+    error SettlementZeroAddress();
+    /// @notice The account's balance is below what was asked.
+    error SettlementInsufficientBalance(address trader, address token, uint256 balance, uint256 needed);
+    /// @notice There is no pending withdrawal for this (trader, token).
+    error SettlementNoWithdrawalRequest(address trader, address token);
+    /// @notice The withdrawal delay has not passed yet.
+    error SettlementWithdrawalNotReady(uint64 readyAt);
+    /// @notice A new minimum nonce must be above the current one.
+    error SettlementMinNonceNotIncreasing(uint256 current, uint256 requested);
+    /// @notice A pause longer than the maximum was requested.
+    error SettlementPauseTooLong(uint64 requested, uint64 maximum);
+    /// @notice A withdrawal delay outside [MIN_WITHDRAWAL_DELAY, MAX_WITHDRAWAL_DELAY].
+    error SettlementWithdrawalDelayOutOfRange(uint64 requested);
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice The admin listed a token for deposits and trading.
+    event TokenListed(address indexed token, uint8 decimals);
+    /// @notice `amount` of `token` arrived and was credited to `trader`.
+    event Deposited(address indexed trader, address indexed token, address indexed from, uint256 amount);
+    /// @notice `trader` asked to withdraw; it can finalize at `readyAt`. Replaces an earlier request.
+    event WithdrawalRequested(address indexed trader, address indexed token, uint256 amount, uint64 readyAt);
+    /// @notice `amount` left the vault to `trader`. `early` when the operator released it before the delay.
+    event Withdrawn(address indexed trader, address indexed token, uint256 amount, bool early);
+    /// @notice `trader` cancelled the order(s) with `nonce`.
+    event NonceCancelled(address indexed trader, uint256 nonce);
+    /// @notice Every order of `trader` with a nonce below `minNonce` is cancelled.
+    event MinNonceRaised(address indexed trader, uint256 minNonce);
+    /// @notice A fill settled at the maker's price. `makerFee` is charged in what the maker
+    /// received (base if it bought, quote if it sold); `takerFee` likewise for the taker.
+    event Filled(
+        uint64 indexed fillId,
+        bytes32 indexed makerHash,
+        bytes32 indexed takerHash,
+        uint256 baseAmount,
+        uint256 quoteAmount,
+        uint256 makerFee,
+        uint256 takerFee
+    );
+    /// @notice A fill was not settled; the rest of its batch was.
+    event FillSkipped(uint64 indexed batchId, uint64 indexed fillId, SkipReason reason);
+    /// @notice Batch `batchId` settled `settled` of its `fills` fills.
+    event BatchSettled(uint64 indexed batchId, uint256 fills, uint256 settled);
+    /// @notice The guardian paused settlement until `until` (withdrawals are never paused).
+    event SettlementPausedUntil(uint64 until);
+    /// @notice The admin set where fees are credited.
+    event FeeRecipientSet(address indexed feeRecipient);
+    /// @notice The admin changed the withdrawal delay.
+    event WithdrawalDelaySet(uint64 delay);
+
+    // ------------------------------------------------------------------ trader actions
+
+    /// @notice Pulls `amount` of `token` from the caller and credits what actually arrived.
+    function deposit(address token, uint256 amount) external returns (uint256 credited);
+
+    /// @notice Pulls `amount` of `token` from the caller and credits what arrived to `trader`.
+    function depositFor(address trader, address token, uint256 amount) external returns (uint256 credited);
+
+    /// @notice Starts a withdrawal of `amount`; it can be finalized after the withdrawal delay.
+    function requestWithdrawal(address token, uint256 amount) external returns (uint64 readyAt);
+
+    /// @notice Pays out a request whose delay has passed: the escape hatch, callable by anyone
+    /// (the funds only ever go to the trader). Pays the smaller of the request and the balance.
+    function finalizeWithdrawal(address trader, address token) external returns (uint256 amount);
+
+    /// @notice Cancels every order of the caller that uses one of `nonces`.
+    function cancelNonces(uint256[] calldata nonces) external;
+
+    /// @notice Cancels every order of the caller with a nonce below `minNonce`.
+    function raiseMinNonce(uint256 minNonce) external;
+
+    // ------------------------------------------------------------------ operator actions
+
+    /// @notice Settles `fills` between `orders`. Reverts only for a wrong batch id, a pause or
+    /// malformed arrays; an invalid fill is skipped with a FillSkipped event.
+    function settleBatch(
+        uint64 batchId,
+        Order[] calldata orders,
+        bytes[] calldata signatures,
+        Fill[] calldata fills
+    ) external returns (uint256 settled);
+
+    /// @notice Pays out a pending withdrawal before its delay, once no unsettled fill depends on it.
+    function releaseWithdrawal(address trader, address token) external returns (uint256 amount);
+
+    // ------------------------------------------------------------------ guardian and admin
+
+    /// @notice Pauses settlement for `duration` seconds (at most MAX_PAUSE). Never blocks withdrawals.
+    function pause(uint64 duration) external;
+
+    /// @notice Lifts a pause before it expires.
+    function unpause() external;
+
+    /// @notice Lists `token`, reading its decimals once.
+    function listToken(address token) external;
+
+    /// @notice Sets the account fees are credited to.
+    function setFeeRecipient(address feeRecipient) external;
+
+    /// @notice Sets the withdrawal delay within its bounds.
+    function setWithdrawalDelay(uint64 delay) external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice Vault balance of (`trader`, `token`).
+    function balanceOf(address trader, address token) external view returns (uint256);
+
+    /// @notice Vault balances of the pairs (`traders[i]`, `tokens[i]`) in one call.
+    function balancesOf(address[] calldata traders, address[] calldata tokens) external view returns (uint256[] memory);
+
+    /// @notice Sum of all vault balances of `token` (what the vault owes).
+    function totalBalance(address token) external view returns (uint256);
+
+    /// @notice The id `settleBatch` expects next.
+    function nextBatchId() external view returns (uint64);
+
+    /// @notice Base atoms of the order `orderHash` already filled, while it is partially filled.
+    /// A fully filled order reports 0 here and `isNonceSpent` true.
+    function filledAmount(bytes32 orderHash) external view returns (uint256);
+
+    /// @notice Whether `nonce` of `trader` is spent (cancelled, or its order fully filled).
+    function isNonceSpent(address trader, uint256 nonce) external view returns (bool);
+
+    /// @notice Minimum nonce of `trader`'s orders.
+    function minNonce(address trader) external view returns (uint256);
+
+    /// @notice Pending withdrawal of (`trader`, `token`).
+    function withdrawalRequest(address trader, address token) external view returns (uint256 amount, uint64 readyAt);
+
+    /// @notice EIP-712 digest of `order` under this contract's domain.
+    function hashOrder(Order calldata order) external view returns (bytes32);
+
+    /// @notice 10^decimals of a listed token, 0 if unlisted.
+    function tokenScale(address token) external view returns (uint256);
+
+    /// @notice Settlement is paused until this time (0 or past: not paused).
+    function pausedUntil() external view returns (uint64);
+}

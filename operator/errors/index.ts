@@ -1,0 +1,1 @@
+export { BaseError, jsonSafe, type BaseErrorOptions } from "./BaseError";

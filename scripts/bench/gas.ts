@@ -1,0 +1,161 @@
+/**
+ * Gas benchmark of Settlement.settleBatch (npm run bench:gas).
+ *
+ * Standard mix for a batch of N fills: min(10, N) resting maker orders (from as many maker
+ * traders), N taker orders from ceil(N/2) distinct traders, each taker fully filled by one
+ * fill against a maker (makers taken in turn), every order new to the contract. Makers
+ * alternate buy and sell and are sized so that they stay resting (partially filled).
+ *
+ * Measured twice per N:
+ *  - cold: traders that deposited but never traded;
+ *  - steady: the same traders already settled an earlier batch of the same shape (new orders).
+ * Gas per fill is the whole transaction's gas (21,000 base and calldata included) / N.
+ *
+ * Writes bench/results/gas.json and prints a table.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import {
+  DEFAULT_PRICE,
+  ONE_BASE,
+  buildOrder,
+  deploySettlementFixture,
+  fundTraders,
+  makeTraders,
+  signOrder,
+  type FillArgs,
+  type SettlementFixture,
+  type Trader,
+} from "../../test/helpers/settlementFixture";
+import type { Hex, Order } from "../../operator/orders";
+
+const SIZES = [1, 10, 50, 100, 200] as const;
+const SMALL_BLOCK_GAS = 3_000_000n;
+/** Best batch settlers pay about this per trade (DESIGN.md); printed for comparison. */
+const REFERENCE_GAS_PER_TRADE = 60_000;
+const TAKER_AMOUNT = ONE_BASE / 10n;
+const MAKER_FEE_BPS = 2;
+const TAKER_FEE_BPS = 5;
+
+interface Population {
+  makers: Trader[];
+  takers: Trader[];
+}
+
+function population(n: number, label: string): Population {
+  return {
+    makers: makeTraders(`${label}:maker`, Math.min(10, n)),
+    takers: makeTraders(`${label}:taker`, Math.ceil(n / 2)),
+  };
+}
+
+function buildBatch(fx: SettlementFixture, pop: Population, n: number, fillIdBase: bigint) {
+  const orders: Order[] = [];
+  const signatures: Hex[] = [];
+  const fills: FillArgs[] = [];
+  const makerCount = pop.makers.length;
+  const takersPerMaker = Math.ceil(n / makerCount);
+  for (let m = 0; m < makerCount; m++) {
+    const trader = pop.makers[m];
+    // Twice what the maker will trade: it stays on the book, partially filled.
+    const order = buildOrder(fx, trader.address, {
+      isBuy: m % 2 === 0,
+      price: DEFAULT_PRICE,
+      amount: TAKER_AMOUNT * BigInt(takersPerMaker) * 2n,
+    });
+    orders.push(order);
+    signatures.push(signOrder(fx, trader, order));
+  }
+  for (let t = 0; t < n; t++) {
+    const makerIndex = t % makerCount;
+    const trader = pop.takers[Math.floor(t / 2)];
+    const maker = orders[makerIndex];
+    const order = buildOrder(fx, trader.address, {
+      isBuy: !maker.isBuy,
+      price: maker.isBuy ? DEFAULT_PRICE - 10_000n : DEFAULT_PRICE + 10_000n,
+      amount: TAKER_AMOUNT,
+    });
+    fills.push({
+      fillId: fillIdBase + BigInt(t),
+      makerIndex,
+      takerIndex: orders.length,
+      baseAmount: TAKER_AMOUNT,
+      makerFeeBps: MAKER_FEE_BPS,
+      takerFeeBps: TAKER_FEE_BPS,
+    });
+    orders.push(order);
+    signatures.push(signOrder(fx, trader, order));
+  }
+  return { orders, signatures, fills };
+}
+
+async function settle(fx: SettlementFixture, batchId: bigint, batch: ReturnType<typeof buildBatch>): Promise<bigint> {
+  const tx = await fx.settlement
+    .connect(fx.operator)
+    .settleBatch(batchId, batch.orders, batch.signatures, batch.fills, { gasLimit: 90_000_000 });
+  const receipt = await tx.wait();
+  if (!receipt) throw new Error("no receipt");
+  const skipped = receipt.logs.filter((log) => log.topics[0] === fx.settlement.interface.getEvent("FillSkipped").topicHash);
+  if (skipped.length > 0) {
+    const reasons = skipped.map((log) => fx.settlement.interface.parseLog(log)?.args.reason);
+    throw new Error(`benchmark batch skipped ${skipped.length} fills: reasons ${reasons.join(",")}`);
+  }
+  return receipt.gasUsed;
+}
+
+/** Gas of one standard batch of `n` fills; `steady` settles a warm-up batch first. */
+async function measure(n: number, steady: boolean): Promise<bigint> {
+  const fx = await deploySettlementFixture();
+  const pop = population(n, `bench:${n}:${steady ? "steady" : "cold"}`);
+  const all = [...pop.makers, ...pop.takers].map((t) => t.address);
+  await fundTraders(fx, all, ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
+  let batchId = 1n;
+  if (steady) await settle(fx, batchId++, buildBatch(fx, pop, n, 0n));
+  return settle(fx, batchId, buildBatch(fx, pop, n, 1_000_000n));
+}
+
+async function main(): Promise<void> {
+  if (hre.network.name !== "hardhat") throw new Error("run on the in-process hardhat network");
+  const steady: Record<string, number> = {};
+  const cold: Record<string, number> = {};
+  const rows: string[][] = [];
+  const gasAt = new Map<number, bigint>();
+  for (const n of SIZES) {
+    const steadyGas = await measure(n, true);
+    const coldGas = await measure(n, false);
+    gasAt.set(n, steadyGas);
+    steady[n] = Number(steadyGas / BigInt(n));
+    cold[n] = Number(coldGas / BigInt(n));
+    rows.push([String(n), steadyGas.toString(), String(steady[n]), String(cold[n]), (REFERENCE_GAS_PER_TRADE / steady[n]).toFixed(2) + "x"]);
+    process.stdout.write(`  measured N=${n}\n`);
+  }
+
+  // Largest N whose steady batch fits a 3,000,000-gas small block: estimate from the
+  // linear fit between N=100 and N=200, then confirm by settling real batches around it.
+  const slope = Number(gasAt.get(200)! - gasAt.get(100)!) / 100;
+  const intercept = Number(gasAt.get(100)!) - slope * 100;
+  let fit = Math.floor((Number(SMALL_BLOCK_GAS) - intercept) / slope);
+  while ((await measure(fit, true)) > SMALL_BLOCK_GAS) fit--;
+  while ((await measure(fit + 1, true)) <= SMALL_BLOCK_GAS) fit++;
+
+  const header = ["fills", "batch gas (steady)", "gas/fill steady", "gas/fill cold", "vs 60k/trade"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+  console.log("\nSettlement.settleBatch gas, standard mix (in-process Hardhat, cancun)\n");
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  console.log(`\nmax fills of this mix in one 3,000,000-gas small block: ${fit}`);
+  console.log(`goal: steady gas/fill at 100 <= 25,000 -> ${steady[100] <= 25_000 ? "met" : "NOT met"} (${steady[100]})`);
+
+  const out = { gasPerFill: steady, gasPerFillColdTraders: cold, maxFillsPerSmallBlock: fit };
+  const file = path.join(__dirname, "..", "..", "bench", "results", "gas.json");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
