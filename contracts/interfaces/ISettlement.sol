@@ -3,27 +3,23 @@ pragma solidity 0.8.28;
 
 import {Order} from "../libraries/OrderLib.sol";
 
-/// @notice One matched trade the operator asks the contract to settle. It executes at the
-/// maker's price; each side pays its fee out of what it receives.
-/// @dev `makerIndex` / `takerIndex` point into the `orders` array of the same batch, so an
-/// order that fills many times is sent (and its signature checked) once per batch.
-struct Fill {
-    /// @dev The operator's id for this fill, created once by its matching engine.
-    uint64 fillId;
-    uint32 makerIndex;
-    uint32 takerIndex;
-    /// @dev Base atoms traded.
-    uint128 baseAmount;
-    /// @dev Fee charged to the maker, in basis points of what it receives.
-    uint16 makerFeeBps;
-    /// @dev Fee charged to the taker, in basis points of what it receives.
-    uint16 takerFeeBps;
-}
+/// @dev A fill is one matched trade the operator asks the contract to settle. It executes at
+/// the maker's price; each side pays its fee out of what it receives. It travels as ONE packed
+/// word, because calldata is the largest per-fill cost and six ABI words would be mostly zeros:
+///
+///     bits 192..255  fillId       uint64   the operator's id for this fill (its matching engine's)
+///     bits 176..191  makerIndex   uint16   index of the maker order in `orders`
+///     bits 160..175  takerIndex   uint16   index of the taker order in `orders`
+///     bits  32..159  baseAmount   uint128  base atoms traded
+///     bits  16..31   makerFeeBps  uint16   maker fee, in basis points of what the maker receives
+///     bits   0..15   takerFeeBps  uint16   taker fee, in basis points of what the taker receives
+///
+/// TypeScript: operator/settlement packFill / unpackFill.
 
 /// @notice Why a fill was skipped. Codes are stable: indexers and the operator rely on them.
 enum SkipReason {
     None, // 0: never emitted
-    FillMalformed, // 1: order index out of range, maker == taker index, or zero amount
+    FillMalformed, // 1: order index out of range, maker index == taker index, or zero amount
     BadSignature, // 2: neither a valid low-s ECDSA signature by the trader nor accepted by its EIP-1271 wallet
     OrderCancelled, // 3: the order's nonce was cancelled, or spent by a fully filled order
     NonceBelowMinimum, // 4: the order's nonce is below the trader's minimum nonce
@@ -35,10 +31,10 @@ enum SkipReason {
     TakerFeeAboveCap, // 10: takerFeeBps above the taker order's maxTakerFeeBps
     PricesDoNotCross, // 11: the taker's limit is worse than the maker's price
     MarketMismatch, // 12: different tokens, same side, or base token equal to quote token
-    InexactAmount, // 13: baseAmount x price is not a whole number of quote atoms
+    InexactAmount, // 13: baseAmount x price is not a whole number of quote atoms, or the quote amount is 2^128 or more
     TokenNotListed, // 14: the base token was never listed, so its decimals are unknown
     FlagViolation, // 15: post-only order as taker, IOC order as maker, or unknown flag bits
-    OrderOutOfRange // 16: price or amount is zero or above 2^128 - 1
+    OrderOutOfRange // 16: price or amount zero or above 2^128 - 1, or a fee cap above 10,000 bps
 }
 
 /// @title HyperIndex Settlement
@@ -50,6 +46,10 @@ interface ISettlement {
 
     /// @notice The batch id is not the next one: a batch settles once, in order.
     error SettlementBatchOutOfOrder(uint64 expected, uint64 got);
+    /// @notice `orders` must be sorted by trader, then strictly increasing nonce; `index` breaks it.
+    /// @dev Sorting lets the contract read each trader's nonce state once, net each balance in
+    /// memory, and makes a duplicate order in one batch impossible.
+    error SettlementOrdersNotSorted(uint256 index);
     /// @notice `orders` and `signatures` must be parallel arrays.
     error SettlementLengthMismatch(uint256 orders, uint256 signatures);
     /// @notice Settlement is paused by the guardian until `until`.
@@ -91,17 +91,12 @@ interface ISettlement {
     event NonceCancelled(address indexed trader, uint256 nonce);
     /// @notice Every order of `trader` with a nonce below `minNonce` is cancelled.
     event MinNonceRaised(address indexed trader, uint256 minNonce);
-    /// @notice A fill settled at the maker's price. `makerFee` is charged in what the maker
-    /// received (base if it bought, quote if it sold); `takerFee` likewise for the taker.
-    event Filled(
-        uint64 indexed fillId,
-        bytes32 indexed makerHash,
-        bytes32 indexed takerHash,
-        uint256 baseAmount,
-        uint256 quoteAmount,
-        uint256 makerFee,
-        uint256 takerFee
-    );
+    /// @notice A fill settled at the maker's price. `fill` is the packed fill word exactly as the
+    /// operator sent it (fillId, order indices, baseAmount, fee bps: see the layout above);
+    /// `quoteAmount` = baseAmount x maker price / 10^baseDecimals. Each side's fee is
+    /// floor(received x bps / 10,000): the buyer receives base, the seller quote; fees are
+    /// credited to the fee recipient. Together with the order hashes this reconstructs the fill.
+    event Filled(bytes32 indexed makerHash, bytes32 indexed takerHash, uint256 fill, uint256 quoteAmount);
     /// @notice A fill was not settled; the rest of its batch was.
     event FillSkipped(uint64 indexed batchId, uint64 indexed fillId, SkipReason reason);
     /// @notice Batch `batchId` settled `settled` of its `fills` fills.
@@ -136,13 +131,15 @@ interface ISettlement {
 
     // ------------------------------------------------------------------ operator actions
 
-    /// @notice Settles `fills` between `orders`. Reverts only for a wrong batch id, a pause or
-    /// malformed arrays; an invalid fill is skipped with a FillSkipped event.
+    /// @notice Settles `fills` (packed words, see above) between `orders` (sorted by trader,
+    /// then nonce). Reverts only for a wrong batch id, a pause, unsorted orders or mismatched
+    /// arrays; an invalid fill is skipped with a FillSkipped event and the rest settles.
+    /// @param signatures one per order; may be empty for an order already partially filled on chain
     function settleBatch(
         uint64 batchId,
         Order[] calldata orders,
         bytes[] calldata signatures,
-        Fill[] calldata fills
+        uint256[] calldata fills
     ) external returns (uint256 settled);
 
     /// @notice Pays out a pending withdrawal before its delay, once no unsettled fill depends on it.

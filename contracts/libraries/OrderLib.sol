@@ -44,6 +44,38 @@ library OrderLib {
     /// @dev Size of one encoded `Order` in bytes (11 static words).
     uint256 internal constant ENCODED_SIZE = 11 * 32;
 
+    /// @dev Byte offsets of the fields inside an encoded `Order`, for `field` / `addressField`.
+    uint256 internal constant TRADER = 0x00;
+    uint256 internal constant BASE_TOKEN = 0x20;
+    uint256 internal constant QUOTE_TOKEN = 0x40;
+    uint256 internal constant IS_BUY = 0x60;
+    uint256 internal constant PRICE = 0x80;
+    uint256 internal constant AMOUNT = 0xa0;
+    uint256 internal constant NONCE = 0xc0;
+    uint256 internal constant EXPIRY = 0xe0;
+    uint256 internal constant MAX_MAKER_FEE_BPS = 0x100;
+    uint256 internal constant MAX_TAKER_FEE_BPS = 0x120;
+    uint256 internal constant FLAGS = 0x140;
+
+    /// @notice The raw word of a field, without the ABI decoder's per-access validation.
+    /// @dev Settlement reads fields this way on its hot path. It is safe because the same raw
+    /// words are what `structHash` hashes: a record with dirty high bits (which the ABI
+    /// encoder never produces) hashes to a digest nobody signed, so the order is rejected as
+    /// BadSignature before any of its fields is used. Range checks on the raw words (flags,
+    /// fee caps, price, amount) also reject dirty values directly.
+    function field(Order calldata order, uint256 offset) internal pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := calldataload(add(order, offset))
+        }
+    }
+
+    /// @notice An address field's low 160 bits (see `field` for why raw reads are safe).
+    function addressField(Order calldata order, uint256 offset) internal pure returns (address value) {
+        assembly ("memory-safe") {
+            value := and(calldataload(add(order, offset)), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
+    }
+
     /// @notice EIP-712 struct hash: keccak256(abi.encode(ORDER_TYPEHASH, order)).
     /// @dev Hashes the calldata words as they are. A record with dirty high bits hashes to
     /// something no trader signed, so it fails signature verification instead of aliasing a

@@ -58,3 +58,14 @@ export function recoverSigner(digest: Buffer, signature: Buffer): SignatureCheck
     return { ok: false, reason: "SIGNATURE_INVALID" };
   }
 }
+
+/** EIP-2098 compact form (64 bytes r‖vs) of a 65-byte r‖s‖v signature: one word less calldata. */
+export function toCompactSignature(signature: Hex): Hex {
+  const bytes = Buffer.from(signature.slice(2), "hex");
+  if (bytes.length !== 65) throw new RangeError(`expected a 65-byte signature, got ${bytes.length} bytes`);
+  const v = bytes[64];
+  if (v !== 27 && v !== 28) throw new RangeError(`signature v must be 27 or 28, got ${v}`);
+  const out = bytes.subarray(0, 64);
+  if (v === 28) out[32] |= 0x80;
+  return `0x${out.toString("hex")}`;
+}

@@ -10,6 +10,9 @@
  *  - cold: traders that deposited but never traded;
  *  - steady: the same traders already settled an earlier batch of the same shape (new orders).
  * Gas per fill is the whole transaction's gas (21,000 base and calldata included) / N.
+ * The batch is encoded as the operator sends it: orders sorted by (trader, nonce), fills
+ * packed into one word each, EIP-2098 64-byte signatures; each trader numbers its own
+ * orders 1, 2, 3, ... as a wallet would.
  *
  * Writes bench/results/gas.json and prints a table.
  */
@@ -24,11 +27,11 @@ import {
   fundTraders,
   makeTraders,
   signOrder,
-  type FillArgs,
   type SettlementFixture,
   type Trader,
 } from "../../test/helpers/settlementFixture";
-import type { Hex, Order } from "../../operator/orders";
+import { toCompactSignature, type Hex, type Order } from "../../operator/orders";
+import { encodeBatch, type Fill } from "../../operator/settlement";
 
 const SIZES = [1, 10, 50, 100, 200] as const;
 const SMALL_BLOCK_GAS = 3_000_000n;
@@ -50,10 +53,18 @@ function population(n: number, label: string): Population {
   };
 }
 
-function buildBatch(fx: SettlementFixture, pop: Population, n: number, fillIdBase: bigint) {
+/** Each trader's own nonce counter, as a wallet keeps it. */
+type Nonces = Map<string, bigint>;
+function nextNonceOf(nonces: Nonces, trader: string): bigint {
+  const nonce = (nonces.get(trader) ?? 0n) + 1n;
+  nonces.set(trader, nonce);
+  return nonce;
+}
+
+function buildBatch(fx: SettlementFixture, pop: Population, nonces: Nonces, n: number, fillIdBase: bigint) {
   const orders: Order[] = [];
   const signatures: Hex[] = [];
-  const fills: FillArgs[] = [];
+  const fills: Fill[] = [];
   const makerCount = pop.makers.length;
   const takersPerMaker = Math.ceil(n / makerCount);
   for (let m = 0; m < makerCount; m++) {
@@ -63,9 +74,10 @@ function buildBatch(fx: SettlementFixture, pop: Population, n: number, fillIdBas
       isBuy: m % 2 === 0,
       price: DEFAULT_PRICE,
       amount: TAKER_AMOUNT * BigInt(takersPerMaker) * 2n,
+      nonce: nextNonceOf(nonces, trader.address),
     });
     orders.push(order);
-    signatures.push(signOrder(fx, trader, order));
+    signatures.push(toCompactSignature(signOrder(fx, trader, order)));
   }
   for (let t = 0; t < n; t++) {
     const makerIndex = t % makerCount;
@@ -75,6 +87,7 @@ function buildBatch(fx: SettlementFixture, pop: Population, n: number, fillIdBas
       isBuy: !maker.isBuy,
       price: maker.isBuy ? DEFAULT_PRICE - 10_000n : DEFAULT_PRICE + 10_000n,
       amount: TAKER_AMOUNT,
+      nonce: nextNonceOf(nonces, trader.address),
     });
     fills.push({
       fillId: fillIdBase + BigInt(t),
@@ -85,9 +98,9 @@ function buildBatch(fx: SettlementFixture, pop: Population, n: number, fillIdBas
       takerFeeBps: TAKER_FEE_BPS,
     });
     orders.push(order);
-    signatures.push(signOrder(fx, trader, order));
+    signatures.push(toCompactSignature(signOrder(fx, trader, order)));
   }
-  return { orders, signatures, fills };
+  return encodeBatch(orders, signatures, fills);
 }
 
 async function settle(fx: SettlementFixture, batchId: bigint, batch: ReturnType<typeof buildBatch>): Promise<bigint> {
@@ -110,9 +123,10 @@ async function measure(n: number, steady: boolean): Promise<bigint> {
   const pop = population(n, `bench:${n}:${steady ? "steady" : "cold"}`);
   const all = [...pop.makers, ...pop.takers].map((t) => t.address);
   await fundTraders(fx, all, ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
+  const nonces: Nonces = new Map();
   let batchId = 1n;
-  if (steady) await settle(fx, batchId++, buildBatch(fx, pop, n, 0n));
-  return settle(fx, batchId, buildBatch(fx, pop, n, 1_000_000n));
+  if (steady) await settle(fx, batchId++, buildBatch(fx, pop, nonces, n, 0n));
+  return settle(fx, batchId, buildBatch(fx, pop, nonces, n, 1_000_000n));
 }
 
 async function main(): Promise<void> {

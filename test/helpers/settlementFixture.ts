@@ -5,6 +5,7 @@
  */
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { BaseContract, ContractTransactionResponse } from "ethers";
 import type { MockERC20, Settlement } from "../../typechain-types";
 import {
   OrderFlags,
@@ -158,4 +159,331 @@ export interface FillArgs {
   baseAmount: bigint;
   makerFeeBps: number;
   takerFeeBps: number;
+}
+
+// =====================================================================================
+// Additions for the Settlement test suite (test/contracts/Settlement*.test.ts): fills,
+// a settle helper that decodes the batch's events, trader signers, signature encodings.
+// =====================================================================================
+
+/** ISettlement.SkipReason, mirrored. Codes are stable: indexers and the operator rely on them. */
+export const SkipReason = {
+  None: 0,
+  FillMalformed: 1,
+  BadSignature: 2,
+  OrderCancelled: 3,
+  NonceBelowMinimum: 4,
+  OrderExpired: 5,
+  Overfilled: 6,
+  MakerUnfunded: 7,
+  TakerUnfunded: 8,
+  MakerFeeAboveCap: 9,
+  TakerFeeAboveCap: 10,
+  PricesDoNotCross: 11,
+  MarketMismatch: 12,
+  InexactAmount: 13,
+  TokenNotListed: 14,
+  FlagViolation: 15,
+  OrderOutOfRange: 16,
+} as const;
+export type SkipReasonCode = (typeof SkipReason)[keyof typeof SkipReason];
+
+/** secp256k1 group order: s and n - s are the two ECDSA signatures of one (r, digest). */
+export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** A Filled event, decoded. */
+export interface FilledEvent {
+  fillId: bigint;
+  makerHash: Hex;
+  takerHash: Hex;
+  baseAmount: bigint;
+  quoteAmount: bigint;
+  makerFee: bigint;
+  takerFee: bigint;
+}
+
+/** A FillSkipped event, decoded. */
+export interface SkippedFill {
+  fillId: bigint;
+  reason: number;
+}
+
+/** What one settleBatch transaction did, from its events. */
+export interface BatchOutcome {
+  batchId: bigint;
+  /** BatchSettled.settled */
+  settled: bigint;
+  /** BatchSettled.fills */
+  fillCount: bigint;
+  filled: FilledEvent[];
+  skipped: SkippedFill[];
+  gasUsed: bigint;
+}
+
+export function makeFill(
+  fillId: bigint,
+  makerIndex: number,
+  takerIndex: number,
+  baseAmount: bigint,
+  makerFeeBps = 0,
+  takerFeeBps = 0,
+): FillArgs {
+  return { fillId, makerIndex, takerIndex, baseAmount, makerFeeBps, takerFeeBps };
+}
+
+// ------------------------------------------------------------------ settleBatch calldata
+//
+// Tests describe a batch logically: orders in any order, fills pointing at them by index
+// (FillArgs). These helpers encode it for whichever settleBatch the compiled Settlement has:
+//  - fills as Fill structs, orders as given; or
+//  - fills packed one per uint256 word (fillId << 192 | makerIndex << 176 | takerIndex << 160
+//    | baseAmount << 32 | makerFeeBps << 16 | takerFeeBps), orders sorted by (trader, nonce)
+//    with the fill indices remapped.
+// and decode either shape of the Filled event into the same FilledEvent.
+
+const UINT128 = (1n << 128n) - 1n;
+
+/** True when the compiled settleBatch takes packed uint256 fills (and sorted orders). */
+export function usesPackedFills(fx: SettlementFixture): boolean {
+  const fragment = fx.settlement.interface.getFunction("settleBatch");
+  if (fragment === null) throw new Error("Settlement has no settleBatch");
+  return fragment.inputs[3].type === "uint256[]";
+}
+
+/** One fill as a packed word (the layout above). Range-checked: a test never packs garbage by accident. */
+export function packFillWord(fill: FillArgs): bigint {
+  const fits = (v: bigint, bits: bigint) => v >= 0n && v >> bits === 0n;
+  if (
+    !fits(fill.fillId, 64n) ||
+    !fits(BigInt(fill.makerIndex), 16n) ||
+    !fits(BigInt(fill.takerIndex), 16n) ||
+    !fits(fill.baseAmount, 128n) ||
+    !fits(BigInt(fill.makerFeeBps), 16n) ||
+    !fits(BigInt(fill.takerFeeBps), 16n)
+  ) {
+    throw new RangeError(`fill ${fill.fillId} does not fit the packed layout`);
+  }
+  return (
+    (fill.fillId << 192n) |
+    (BigInt(fill.makerIndex) << 176n) |
+    (BigInt(fill.takerIndex) << 160n) |
+    (fill.baseAmount << 32n) |
+    (BigInt(fill.makerFeeBps) << 16n) |
+    BigInt(fill.takerFeeBps)
+  );
+}
+
+/** settleBatch's order sort: by trader as a number, then by nonce. */
+export function compareForSettlement(a: Order, b: Order): number {
+  const ta = BigInt(a.trader);
+  const tb = BigInt(b.trader);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0;
+}
+
+/**
+ * The (orders, signatures, fills) arguments of settleBatch for the compiled interface. With
+ * packed fills, orders are stably sorted (equal orders stay adjacent: the contract, not the
+ * helper, must refuse them) and in-range fill indices remapped; `keepOrder` sends them as given.
+ */
+export function encodeSettleArgs(
+  fx: SettlementFixture,
+  orders: readonly Order[],
+  signatures: readonly Hex[],
+  fills: readonly FillArgs[],
+  options: { keepOrder?: boolean } = {},
+): [Order[], Hex[], FillArgs[] | bigint[]] {
+  if (!usesPackedFills(fx)) return [orders.map(toSolidityOrder), [...signatures], [...fills]];
+  const positions = orders.map((_, i) => i);
+  if (!options.keepOrder) positions.sort((i, j) => compareForSettlement(orders[i], orders[j]) || i - j);
+  const newIndex = new Array<number>(orders.length);
+  positions.forEach((old, now) => (newIndex[old] = now));
+  const remap = (i: number) => (i < orders.length ? newIndex[i] : i);
+  return [
+    positions.map((i) => toSolidityOrder(orders[i])),
+    positions.map((i) => signatures[i]),
+    fills.map((f) => packFillWord({ ...f, makerIndex: remap(f.makerIndex), takerIndex: remap(f.takerIndex) })),
+  ];
+}
+
+/** Sends settleBatch without waiting: for `expect(...).to.be.reverted...` checks. */
+export function sendSettleBatch(
+  fx: SettlementFixture,
+  batchId: bigint,
+  orders: readonly Order[],
+  signatures: readonly Hex[],
+  fills: readonly FillArgs[],
+  options: { sender?: HardhatEthersSigner; keepOrder?: boolean } = {},
+): Promise<ContractTransactionResponse> {
+  const method = (fx.settlement.connect(options.sender ?? fx.operator) as unknown as BaseContract).getFunction("settleBatch");
+  return method(batchId, ...encodeSettleArgs(fx, orders, signatures, fills, options)) as Promise<ContractTransactionResponse>;
+}
+
+/** The same call as sendSettleBatch, simulated (eth_call) from the operator. */
+export function simulateSettleBatch(
+  fx: SettlementFixture,
+  batchId: bigint,
+  orders: readonly Order[],
+  signatures: readonly Hex[],
+  fills: readonly FillArgs[],
+): Promise<unknown> {
+  const method = (fx.settlement.connect(fx.operator) as unknown as BaseContract).getFunction("settleBatch");
+  return method.staticCall(batchId, ...encodeSettleArgs(fx, orders, signatures, fills));
+}
+
+/**
+ * Sends settleBatch (from the operator, with the next batch id unless told otherwise), waits
+ * for the receipt and decodes its Filled / FillSkipped / BatchSettled events in log order.
+ * With the packed Filled event (no fee fields), each side's fee is floor(received x bps /
+ * 10,000) from the fill word's bps, as ISettlement documents; balances are what tests check.
+ */
+export async function settle(
+  fx: SettlementFixture,
+  orders: readonly Order[],
+  signatures: readonly Hex[],
+  fills: readonly FillArgs[],
+  options: { batchId?: bigint; sender?: HardhatEthersSigner; keepOrder?: boolean } = {},
+): Promise<BatchOutcome> {
+  const batchId = options.batchId ?? (await fx.settlement.nextBatchId());
+  const tx = await sendSettleBatch(fx, batchId, orders, signatures, fills, options);
+  const receipt = await tx.wait();
+  if (receipt === null) throw new Error("settleBatch: no receipt");
+  const byHash = new Map(orders.map((o) => [fx.hasher.hash(o), o] as [string, Order]));
+  const outcome: BatchOutcome = { batchId, settled: -1n, fillCount: -1n, filled: [], skipped: [], gasUsed: receipt.gasUsed };
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== fx.settlementAddress) continue;
+    const parsed = fx.settlement.interface.parseLog(log);
+    if (parsed === null) continue;
+    if (parsed.name === "Filled") {
+      const makerHash = (parsed.args.makerHash as string).toLowerCase() as Hex;
+      const takerHash = (parsed.args.takerHash as string).toLowerCase() as Hex;
+      const quoteAmount = parsed.args.quoteAmount as bigint;
+      if (parsed.fragment.inputs.some((input) => input.name === "fill")) {
+        const word = parsed.args.fill as bigint;
+        const baseAmount = (word >> 32n) & UINT128;
+        const makerBps = (word >> 16n) & 0xffffn;
+        const takerBps = word & 0xffffn;
+        const maker = byHash.get(makerHash);
+        if (maker === undefined) throw new Error(`Filled names a maker order not in the batch: ${makerHash}`);
+        const [makerReceives, takerReceives] = maker.isBuy ? [baseAmount, quoteAmount] : [quoteAmount, baseAmount];
+        outcome.filled.push({
+          fillId: word >> 192n,
+          makerHash,
+          takerHash,
+          baseAmount,
+          quoteAmount,
+          makerFee: (makerReceives * makerBps) / 10_000n,
+          takerFee: (takerReceives * takerBps) / 10_000n,
+        });
+      } else {
+        outcome.filled.push({
+          fillId: parsed.args.fillId as bigint,
+          makerHash,
+          takerHash,
+          baseAmount: parsed.args.baseAmount as bigint,
+          quoteAmount,
+          makerFee: parsed.args.makerFee as bigint,
+          takerFee: parsed.args.takerFee as bigint,
+        });
+      }
+    } else if (parsed.name === "FillSkipped") {
+      if ((parsed.args.batchId as bigint) !== batchId) throw new Error("FillSkipped carries another batch id");
+      outcome.skipped.push({ fillId: parsed.args.fillId as bigint, reason: Number(parsed.args.reason) });
+    } else if (parsed.name === "BatchSettled") {
+      if ((parsed.args.batchId as bigint) !== batchId) throw new Error("BatchSettled carries another batch id");
+      outcome.settled = parsed.args.settled as bigint;
+      outcome.fillCount = parsed.args.fills as bigint;
+    }
+  }
+  return outcome;
+}
+
+/** A signer for a keyed trader (impersonated and given ETH), for trader-side transactions. */
+export async function traderSigner(address: Address): Promise<HardhatEthersSigner> {
+  await hre.network.provider.request({ method: "hardhat_impersonateAccount", params: [address] });
+  await hre.network.provider.request({ method: "hardhat_setBalance", params: [address, "0x56bc75e2d63100000"] });
+  return hre.ethers.getSigner(address);
+}
+
+/** Builds and signs an order for `trader` in one step. */
+export function signedOrder(
+  fx: SettlementFixture,
+  trader: Trader,
+  fields: Partial<Order> = {},
+): { order: Order; signature: Hex } {
+  const order = buildOrder(fx, trader.address, fields);
+  return { order, signature: signOrder(fx, trader, order) };
+}
+
+function splitSignature(signature: Hex): { r: bigint; s: bigint; v: number } {
+  const bytes = Buffer.from(signature.slice(2), "hex");
+  if (bytes.length !== 65) throw new Error("expected a 65-byte signature");
+  return {
+    r: BigInt(`0x${bytes.subarray(0, 32).toString("hex")}`),
+    s: BigInt(`0x${bytes.subarray(32, 64).toString("hex")}`),
+    v: bytes[64],
+  };
+}
+
+function word(value: bigint): string {
+  return value.toString(16).padStart(64, "0");
+}
+
+/** EIP-2098 compact form r ‖ (parity << 255 | s) of a 65-byte r ‖ s ‖ v signature. */
+export function compactSignature(signature: Hex): Hex {
+  const { r, s, v } = splitSignature(signature);
+  if (s >> 255n !== 0n) throw new Error("s does not fit the compact form");
+  return `0x${word(r)}${word((BigInt(v - 27) << 255n) | s)}`;
+}
+
+/** The malleable twin (r, n - s, flipped v): same signer, high s. */
+export function highSSignature(signature: Hex): Hex {
+  const { r, s, v } = splitSignature(signature);
+  return `0x${word(r)}${word(SECP256K1_N - s)}${(v === 27 ? 28 : 27).toString(16)}`;
+}
+
+/** Internal vault balance of `account` in `token`. */
+export async function vaultBalance(fx: SettlementFixture, account: string, token: string): Promise<bigint> {
+  return fx.settlement.balanceOf(account, token);
+}
+
+/** Collects orders, signatures and fills for one settleBatch call; fill ids count up. */
+export class BatchBuilder {
+  readonly orders: Order[] = [];
+  readonly signatures: Hex[] = [];
+  readonly fills: FillArgs[] = [];
+
+  constructor(
+    private readonly fx: SettlementFixture,
+    private nextFillId = 1n,
+  ) {}
+
+  /** Adds an order with the given signature; returns its index. */
+  add(order: Order, signature: Hex): number {
+    this.orders.push(order);
+    this.signatures.push(signature);
+    return this.orders.length - 1;
+  }
+
+  /** Builds, signs and adds an order for `trader`; returns its index. */
+  signed(trader: Trader, fields: Partial<Order> = {}): number {
+    const { order, signature } = signedOrder(this.fx, trader, fields);
+    return this.add(order, signature);
+  }
+
+  /** Adds a fill; returns its fill id. */
+  fill(makerIndex: number, takerIndex: number, baseAmount: bigint, makerFeeBps = 0, takerFeeBps = 0): bigint {
+    const fillId = this.nextFillId++;
+    this.fills.push(makeFill(fillId, makerIndex, takerIndex, baseAmount, makerFeeBps, takerFeeBps));
+    return fillId;
+  }
+
+  settle(options: { batchId?: bigint; sender?: HardhatEthersSigner; keepOrder?: boolean } = {}): Promise<BatchOutcome> {
+    return settle(this.fx, this.orders, this.signatures, this.fills, options);
+  }
+
+  /** Sends without waiting (for revert checks). */
+  send(batchId: bigint, options: { sender?: HardhatEthersSigner; keepOrder?: boolean } = {}): Promise<ContractTransactionResponse> {
+    return sendSettleBatch(this.fx, batchId, this.orders, this.signatures, this.fills, options);
+  }
 }

@@ -1,0 +1,163 @@
+/**
+ * The one schema over the environment: every HYPERINDEX_* variable, its default and its
+ * check. `loadConfig` (./load) parses it once at start. Each variable's documentation lives
+ * in ./README.md; a test keeps the two lists identical.
+ *
+ * An empty value counts as unset (a `NAME=` line in an env file). Numbers are written in
+ * plain decimal; nothing is guessed or coerced.
+ */
+import { z } from "zod";
+import secp256k1 from "secp256k1";
+import { toChecksumAddress } from "../orders/codec";
+import type { Address, Hex } from "../orders/types";
+import { show } from "./markets";
+import { Secret } from "./secret";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const APPENDFSYNC_POLICIES = ["always", "everysec", "no"] as const;
+export type AppendFsyncPolicy = (typeof APPENDFSYNC_POLICIES)[number];
+
+type Raw = string | undefined;
+
+function issue(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+  return z.NEVER;
+}
+
+const raw = z
+  .string({ invalid_type_error: "expected a string" })
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
+/** A variable that must be set, parsed by `parse`. */
+function required<T>(parse: (value: string, ctx: z.RefinementCtx) => T) {
+  return raw.transform((v, ctx): T => (v === undefined ? issue(ctx, "required, but not set") : parse(v, ctx)));
+}
+
+/** A variable with a default (itself a valid value of the variable's type). */
+function withDefault<T>(fallback: T, parse: (value: string, ctx: z.RefinementCtx) => T) {
+  return raw.transform((v, ctx): T => (v === undefined ? fallback : parse(v, ctx)));
+}
+
+function optional<T>(parse: (value: string, ctx: z.RefinementCtx) => T) {
+  return raw.transform((v, ctx): T | undefined => (v === undefined ? undefined : parse(v, ctx)));
+}
+
+/** Integer in [min, max]; `what` names the expectation, e.g. "a positive integer". */
+function integer(what: string, min: number, max: number) {
+  return (v: string, ctx: z.RefinementCtx): number => {
+    if (!/^(?:0|[1-9][0-9]{0,15})$/.test(v)) return issue(ctx, `expected ${what}, got ${show(v)}`);
+    const n = Number(v);
+    if (n < min || n > max) return issue(ctx, `expected ${what}, got ${show(v)}`);
+    return n;
+  };
+}
+
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) => integer("a positive integer", 1, max);
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (v: string, ctx: z.RefinementCtx): T =>
+    (values as readonly string[]).includes(v) ? (v as T) : issue(ctx, `expected one of ${values.join(", ")}, got ${show(v)}`);
+}
+
+function address(v: string, ctx: z.RefinementCtx): Address {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) return issue(ctx, `expected an address (0x + 40 hex digits), got ${show(v)}`);
+  const lower = v.toLowerCase() as Address;
+  const body = v.slice(2);
+  if (body !== body.toLowerCase() && body !== body.toUpperCase() && toChecksumAddress(lower) !== v) {
+    return issue(ctx, `wrong EIP-55 checksum: ${v}`);
+  }
+  if (/^0x0{40}$/.test(lower)) return issue(ctx, "expected a contract address, got the zero address");
+  return lower;
+}
+
+function url(protocols: readonly string[]) {
+  return (v: string, ctx: z.RefinementCtx): string => {
+    let parsed: URL;
+    try {
+      parsed = new URL(v);
+    } catch {
+      // The value may carry credentials: say what is wrong without echoing it.
+      return issue(ctx, `expected a ${protocols.join(" or ")} URL, got something that does not parse as a URL`);
+    }
+    const scheme = parsed.protocol.replace(/:$/, "");
+    if (!protocols.includes(scheme)) return issue(ctx, `expected a ${protocols.join(" or ")} URL, got a ${scheme}: URL`);
+    return v;
+  };
+}
+
+/** "host:port,host:port" (IPv6 as [::1]:7000). */
+function hostPorts(v: string, ctx: z.RefinementCtx): { host: string; port: number }[] {
+  const nodes: { host: string; port: number }[] = [];
+  for (const entry of v.split(",")) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(entry.trim());
+    const port = match === null ? NaN : Number(match[2]);
+    if (match === null || port < 1 || port > 65_535) {
+      return issue(ctx, `expected a comma-separated list of host:port, got ${show(entry)}`);
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ""), port });
+  }
+  return nodes;
+}
+
+function privateKey(v: string, ctx: z.RefinementCtx): Secret<Hex> {
+  // Never echo the value, not even part of it.
+  if (!/^0x[0-9a-fA-F]{64}$/.test(v)) return issue(ctx, "expected 0x followed by 64 hex digits (value not shown: secret)");
+  if (!secp256k1.privateKeyVerify(Buffer.from(v.slice(2), "hex"))) {
+    return issue(ctx, "not a valid secp256k1 private key: zero or not below the curve order (value not shown: secret)");
+  }
+  return new Secret(v.toLowerCase() as Hex);
+}
+
+function secretString(v: string): Secret<string> {
+  return new Secret(v);
+}
+
+/**
+ * Every variable, with its default. Defaults that depend on the machine (the core count) are
+ * resolved by ./load, which passes them in.
+ */
+export function envSchema(machine: { cpuCount: number }) {
+  return z.object({
+    // Redis
+    HYPERINDEX_REDIS_URL: optional(url(["redis", "rediss"])),
+    HYPERINDEX_REDIS_CLUSTER_NODES: optional(hostPorts),
+    HYPERINDEX_REDIS_PASSWORD: optional(secretString),
+    HYPERINDEX_REDIS_APPENDFSYNC: withDefault<AppendFsyncPolicy>("everysec", oneOf(APPENDFSYNC_POLICIES)),
+    // Chain
+    HYPERINDEX_RPC_URL: required(url(["http", "https", "ws", "wss"])),
+    HYPERINDEX_CHAIN_ID: required(positiveInt()),
+    HYPERINDEX_SETTLEMENT_ADDRESS: required(address),
+    HYPERINDEX_COMMITMENT_ADDRESS: required(address),
+    HYPERINDEX_OPERATOR_PRIVATE_KEY: required(privateKey),
+    // HTTP
+    HYPERINDEX_HTTP_HOST: withDefault("127.0.0.1", (v, ctx) =>
+      /^[A-Za-z0-9.:-]+$/.test(v) ? v : issue(ctx, `expected a host name or IP address, got ${show(v)}`),
+    ),
+    HYPERINDEX_HTTP_PORT: withDefault(8080, integer("a port number from 1 to 65535", 1, 65_535)),
+    // Markets: exactly one of the two (checked in ./load, which also parses the JSON).
+    HYPERINDEX_MARKETS: optional((v) => v),
+    HYPERINDEX_MARKETS_FILE: optional((v) => v),
+    // Limits
+    HYPERINDEX_MAX_BODY_BYTES: withDefault(131_072, positiveInt(64 * 1024 * 1024)),
+    HYPERINDEX_MAX_ORDERS_PER_REQUEST: withDefault(100, positiveInt(10_000)),
+    HYPERINDEX_RATE_LIMIT_PLACE_BURST: withDefault(200, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_PLACE_PER_SECOND: withDefault(100, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_CANCEL_BURST: withDefault(400, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_CANCEL_PER_SECOND: withDefault(200, positiveInt()),
+    HYPERINDEX_MAX_OPEN_ORDERS_PER_TRADER: withDefault(1_000, positiveInt()),
+    HYPERINDEX_MAX_EXPIRY_SECONDS: withDefault(30 * 86_400, positiveInt()),
+    // Verifier
+    HYPERINDEX_VERIFIER_POOL_SIZE: withDefault(machine.cpuCount, positiveInt(1_024)),
+    HYPERINDEX_ERC1271_TIMEOUT_MS: withDefault(2_000, positiveInt(60_000)),
+    // Logs
+    HYPERINDEX_LOG_LEVEL: withDefault<LogLevel>("info", oneOf(LOG_LEVELS)),
+  });
+}
+
+export type EnvSchema = ReturnType<typeof envSchema>;
+export type ParsedEnv = z.output<EnvSchema>;
+
+/** Every variable the schema knows, for the unknown-variable check and the README test. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema({ cpuCount: 1 }).shape);

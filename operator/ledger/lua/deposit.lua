@@ -1,0 +1,25 @@
+-- deposit.lua: credits a deposit to available, exactly once per deposit id.
+--
+-- KEYS (all {t:<trader>}):
+--   1 bal  HASH  balances "<token>:a|l|o|i"
+--   2 dep  HASH  depositId -> "token|amount" of every deposit credited
+-- ARGV: 1 token, 2 amount (decimal > 0), 3 depositId (e.g. "<txHash>:<logIndex>")
+-- Returns 1 when credited now, 0 when this deposit id was already credited with the same
+-- token and amount; an error "DEPOSIT_CONFLICT ..." when the id was credited with another.
+
+local token, amount, id = ARGV[1], ARGV[2], ARGV[3]
+if not is_address(token) then return bad_input("token") end
+if not bi_valid(amount) or amount == "0" then return bad_input("amount") end
+if type(id) ~= "string" or #id == 0 or #id > 200 then return bad_input("depositId") end
+
+local record = token .. "|" .. amount
+local prev = redis.call("HGET", KEYS[2], id)
+if prev then
+  if prev == record then return 0 end
+  return redis.error_reply("DEPOSIT_CONFLICT deposit " .. id .. " was credited as " .. prev)
+end
+bal_key = KEYS[1]
+bal_add(token .. ":a", amount)
+bal_flush()
+redis.call("HSET", KEYS[2], id, record)
+return 1

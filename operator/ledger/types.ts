@@ -1,0 +1,70 @@
+import type { Address, Hex } from "../orders";
+
+/** One trader's balance of one token, in atoms. */
+export interface Balance {
+  /** Free to lock for new orders (or to withdraw). */
+  available: bigint;
+  /** Held by open orders: exactly what they can still spend. */
+  locked: bigint;
+  /** Spent by matched fills not yet settled on chain (still in the vault on chain). */
+  pendingOut: bigint;
+  /** Received by matched fills not yet settled on chain (not in the vault yet). */
+  pendingIn: bigint;
+}
+
+export type Balances = Record<Address, Balance>;
+
+/** An order's lock, as the engine asks the ledger for it. */
+export interface LockRequest {
+  orderHash: Hex;
+  nonce: bigint;
+  marketId: number;
+  lockToken: Address;
+  lockAtoms: bigint;
+  lots: number;
+  /** The signed order, kept until the market has processed the order (crash recovery). */
+  payload: string;
+}
+
+export type LockOutcome =
+  | { ok: true }
+  | { ok: false; code: "RATE_LIMITED"; retryAfterMs: number }
+  | { ok: false; code: "DUPLICATE_ORDER"; existingHash: Hex }
+  | { ok: false; code: "INSUFFICIENT_FUNDS"; available: bigint };
+
+/**
+ * Ledger operations applied to one trader by apply.lua (see its header for the semantics).
+ * All amounts in atoms.
+ */
+export type LedgerOp =
+  | { op: "ack"; orderHash: Hex }
+  | {
+      op: "fill";
+      orderHash: Hex;
+      fillCtr: number;
+      fillId: bigint;
+      lots: number;
+      spendToken: Address;
+      spend: bigint;
+      improvement: bigint;
+      recvToken: Address;
+      recv: bigint;
+    }
+  | {
+      op: "fee";
+      marketId: number;
+      fillCtr: number;
+      fillId: bigint;
+      baseToken: Address;
+      baseFee: bigint;
+      quoteToken: Address;
+      quoteFee: bigint;
+    }
+  | { op: "close"; orderHash: Hex; remainingLots: number }
+  | { op: "release"; orderHash: Hex };
+
+/** A rate limit: a token bucket of `capacity` requests refilled at `refillPerSecond`. */
+export interface RateLimit {
+  capacity: number;
+  refillPerSecond: number;
+}

@@ -1,0 +1,175 @@
+/**
+ * Cancelling orders and sweeping expired ones. A cancel is three short steps:
+ *   1. cancel_check.lua (slot {t:trader}): charge the "cancel" rate bucket and find the market
+ *      of each hash among the trader's own locks. A hash the trader holds no lock for is looked
+ *      up in every market this engine serves, to tell "someone else's order" (NOT_ORDER_OWNER)
+ *      from "no longer open" and "unknown".
+ *   2. cancel.lua (slot {m:market}): close the orders, journal each close with its remainder.
+ *   3. apply.lua: unlock the remainders (through the journal, exactly once, like fills).
+ */
+import type { Market } from "../markets/types";
+import type { Address, Hex } from "../orders";
+import { CANCEL_CHECK_SCRIPT } from "../ledger/scripts";
+import { ledgerKeys, rateLimitKey } from "../ledger/keys";
+import type { ScriptCall } from "../redis/scripts";
+import type { MatchingEngine } from "./engine";
+import { EngineError } from "./errors";
+import { CLOSE_REASONS, parseReplyCloses } from "./journal";
+import { bookKeys } from "./keys";
+import { applyCollected, collectorFor, type JournalCollector } from "./match";
+import { CANCEL_SCRIPT } from "./scripts";
+import type { CancelOrdersResult, CancelRequest, CancelResult } from "./types";
+
+const HASH_RE = /^0x[0-9a-f]{64}$/;
+const STATE_TEXT: Record<string, string> = { f: "filled", c: "cancelled", t: "matching" };
+
+function cancelCall(market: Market, now: number, mode: "orders" | "all" | "expired", a4: string | number, a5: string | number, hashes: readonly string[]): ScriptCall {
+  const k = bookKeys(market.id);
+  return {
+    script: CANCEL_SCRIPT,
+    keys: [k.state, k.orders, k.bids, k.asks, k.depth, k.expiry, k.closed],
+    args: [k.prefix, now, mode, a4, a5, ...hashes],
+  };
+}
+
+export async function processCancel(engine: MatchingEngine, request: CancelRequest): Promise<CancelOrdersResult> {
+  const trader = request.trader.toLowerCase() as Address;
+  if (!/^0x[0-9a-f]{40}$/.test(trader)) throw new EngineError("ENGINE_BAD_REQUEST", "trader is not an address");
+  const now = engine.deps.clock();
+  const limit = engine.config.cancelLimit;
+  const all = "all" in request && request.all === true;
+  let market: Market | undefined;
+  if (all) {
+    market = engine.markets.byId((request as { market: number }).market);
+    if (!market) return { status: "rejected", code: "UNKNOWN_MARKET", message: "no such market", details: { market: (request as { market: number }).market } };
+  }
+  const hashes = all ? [] : [...new Set((request as { orderHashes: readonly Hex[] }).orderHashes.map((h) => h.toLowerCase() as Hex))];
+  const wellFormed = hashes.filter((h) => HASH_RE.test(h));
+
+  // ---- 1. rate limit and markets of the trader's own locks
+  const cost = Math.min(all ? 1 : Math.max(1, hashes.length), limit?.capacity ?? 1);
+  const [check] = await engine.scripts.batch([
+    {
+      script: CANCEL_CHECK_SCRIPT,
+      keys: [rateLimitKey(trader, "cancel"), ledgerKeys(trader).ord],
+      args: [now, limit?.capacity ?? 0, limit?.refillPerSecond ?? 0, cost, ...wellFormed],
+    },
+  ]);
+  if (!check.ok) throw new EngineError("ENGINE_INVARIANT", `cancel check failed: ${check.error.message}`, { cause: check.error });
+  const [allowed, waitMs, lockMarkets] = check.value as [number, number, string[]];
+  if (allowed !== 1) {
+    engine.metrics.cancels.inc({ result: "RATE_LIMITED" });
+    return { status: "rejected", code: "RATE_LIMITED", message: "too many cancels: slow down", details: { retryAfterMs: waitMs } };
+  }
+
+  const results = new Map<Hex, CancelResult>();
+  const byMarket = new Map<number, Hex[]>();
+  const unresolved: Hex[] = [];
+  for (const h of hashes) {
+    if (!HASH_RE.test(h)) results.set(h, notFound(h));
+  }
+  wellFormed.forEach((h, i) => {
+    const id = lockMarkets[i] === "" ? undefined : Number(lockMarkets[i]);
+    if (id !== undefined && engine.markets.byId(id)) {
+      const list = byMarket.get(id) ?? [];
+      list.push(h);
+      byMarket.set(id, list);
+    } else {
+      unresolved.push(h);
+    }
+  });
+
+  // A hash without a lock of this trader: someone else's order, one no longer open, or unknown.
+  if (unresolved.length > 0) {
+    const found = await Promise.all(engine.markets.all.map((m) => engine.deps.redis.hmget(bookKeys(m.id).orders, ...unresolved)));
+    unresolved.forEach((h, i) => {
+      const hit = engine.markets.all.findIndex((_, j) => found[j][i] !== null);
+      if (hit === -1) return results.set(h, notFound(h));
+      const fields = found[hit][i]!.split("|");
+      const owner = fields[8];
+      if (owner !== trader) {
+        results.set(h, { orderHash: h, status: "rejected", code: "NOT_ORDER_OWNER", message: "the order belongs to another trader", details: {} });
+      } else {
+        results.set(h, notOpen(h, fields[7] + fields[10]));
+      }
+    });
+  }
+
+  // ---- 2. close in each market (all markets in one round trip)
+  const calls: ScriptCall[] = [];
+  const callMarkets: Market[] = [];
+  if (all) {
+    calls.push(cancelCall(market!, now, "all", trader, 0, []));
+    callMarkets.push(market!);
+  } else {
+    for (const [id, list] of byMarket) {
+      const m = engine.markets.get(id);
+      calls.push(cancelCall(m, now, "orders", trader, 0, list));
+      callMarkets.push(m);
+    }
+  }
+  const collectors = new Map<number, JournalCollector>();
+  const replies = calls.length > 0 ? await engine.scripts.batch(calls) : [];
+  for (let i = 0; i < replies.length; i++) {
+    const reply = replies[i];
+    const m = callMarkets[i];
+    if (!reply.ok) throw new EngineError("ENGINE_INVARIANT", `cancel script failed in market ${m.id}: ${reply.error.message}`, { cause: reply.error });
+    const [closeBefore, codes, closesFlat] = reply.value as [number, string[], unknown[]];
+    const closes = parseReplyCloses(m, closesFlat);
+    const collector = collectorFor(engine, collectors, m);
+    // Closes carry the fill counter: fills the engine has not applied yet are read first.
+    const lastFc = closes.reduce((max, c) => Math.max(max, c.fillCtr), collector.seenFill);
+    await collector.add(lastFc, [], closeBefore, closes);
+    const remaining = new Map(closes.map((c) => [c.orderHash, c.remainingLots]));
+    for (let j = 0; j < codes.length; j += 2) {
+      const h = codes[j] as Hex;
+      const code = codes[j + 1];
+      if (code === "OK") results.set(h, { orderHash: h, status: "cancelled", market: m.id, remainingAmount: BigInt(remaining.get(h) ?? 0) * m.lotSize });
+      else if (code === "NOT_OWNER") results.set(h, { orderHash: h, status: "rejected", code: "NOT_ORDER_OWNER", message: "the order belongs to another trader", details: {} });
+      else if (code === "NOT_FOUND") results.set(h, notFound(h));
+      else results.set(h, notOpen(h, code.slice("NOT_OPEN:".length)));
+    }
+  }
+
+  // ---- 3. unlock the remainders
+  await applyCollected(engine, collectors, []);
+  const ordered = all ? [...results.values()] : hashes.map((h) => results.get(h)!);
+  for (const r of ordered) engine.metrics.cancels.inc({ result: r.status === "cancelled" ? "cancelled" : r.code });
+  return { status: "done", results: ordered };
+}
+
+function notFound(h: Hex): CancelResult {
+  return { orderHash: h, status: "rejected", code: "ORDER_NOT_FOUND", message: "no such order", details: {} };
+}
+
+function notOpen(h: Hex, stateReason: string): CancelResult {
+  const state = STATE_TEXT[stateReason[0]] ?? stateReason[0];
+  const reason = stateReason.length > 1 ? CLOSE_REASONS[stateReason[1]] : undefined;
+  return { orderHash: h, status: "rejected", code: "ORDER_NOT_OPEN", message: `the order is ${state}`, details: reason ? { state, reason } : { state } };
+}
+
+/**
+ * Closes resting orders whose expiry has passed (cutoff = now + expiryMarginSeconds), up to
+ * `limit` per market, and unlocks their remainders. Returns how many were closed.
+ */
+export async function processSweep(engine: MatchingEngine, params: { market?: number; limit?: number }): Promise<number> {
+  const now = engine.deps.clock();
+  const cutoff = Math.floor(now / 1000) + engine.config.expiryMarginSeconds;
+  const markets = params.market === undefined ? engine.markets.all : [engine.markets.get(params.market)];
+  const replies = await engine.scripts.batch(markets.map((m) => cancelCall(m, now, "expired", cutoff, params.limit ?? 1000, [])));
+  const collectors = new Map<number, JournalCollector>();
+  let closed = 0;
+  for (let i = 0; i < markets.length; i++) {
+    const reply = replies[i];
+    if (!reply.ok) throw new EngineError("ENGINE_INVARIANT", `sweep failed in market ${markets[i].id}: ${reply.error.message}`, { cause: reply.error });
+    const [closeBefore, , closesFlat] = reply.value as [number, string[], unknown[]];
+    const closes = parseReplyCloses(markets[i], closesFlat);
+    const collector = collectorFor(engine, collectors, markets[i]);
+    const lastFc = closes.reduce((max, c) => Math.max(max, c.fillCtr), collector.seenFill);
+    await collector.add(lastFc, [], closeBefore, closes);
+    closed += closes.length;
+  }
+  await applyCollected(engine, collectors, []);
+  if (closed > 0) engine.deps.logger.info({ closed }, "expired orders swept");
+  return closed;
+}

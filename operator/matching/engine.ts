@@ -1,0 +1,261 @@
+/**
+ * The engine's state and its work queue.
+ *
+ * One engine process owns its markets (DESIGN.md: one operator process per market group).
+ * Everything that writes to a book or applies journal entries goes through one queue and runs
+ * one batch at a time: that is what keeps arrival order, the ledger cursor and crash recovery
+ * simple. Throughput comes from batching, not from concurrency: while a batch is in Redis,
+ * new requests queue up, and consecutive placements are merged into the next batch (up to
+ * maxBatchOrders), so a busy engine makes three round trips for hundreds of orders.
+ *
+ * Failure: if a batch fails half-way (Redis unreachable, a script error), its callers get an
+ * EngineError and the engine resynchronises from Redis before the next job: it applies any
+ * journal entries past its cursor, finishes a taker cut by the fill cap, and replays the
+ * match of the failed batch's orders whose lock is still pending (see ./recovery.ts). After a
+ * reconnection it reloads its cursors from Redis the same way (a restarted Redis is the truth).
+ */
+import type { Logger } from "../log";
+import type { Registry } from "../metrics";
+import { createMarketRegistry, type MarketRegistry } from "../markets/registry";
+import type { Market, MarketConfig } from "../markets/types";
+import { registerMarket } from "../markets/store";
+import type { Address } from "../orders";
+import type { RateLimit } from "../ledger/types";
+import type { RedisClient } from "../redis/client";
+import { ScriptRunner } from "../redis/scripts";
+import { EngineError } from "./errors";
+import { bookKeys } from "./keys";
+import { createEngineMetrics, type EngineMetrics } from "./metrics";
+import { processPlaceBatch } from "./place";
+import { resynchronise } from "./recovery";
+import { ENGINE_SCRIPTS } from "./scripts";
+import type { PlaceOrderRequest, PlaceOrderResult } from "./types";
+
+export interface EngineDeps {
+  redis: RedisClient;
+  logger: Logger;
+  /** Unix milliseconds; defaults to Date.now. Tests pass a controlled clock. */
+  clock?: () => number;
+  /** Where the engine's metrics go; a private registry when absent. */
+  metrics?: Registry;
+}
+
+export interface EngineConfig {
+  markets: MarketRegistry | readonly (Market | MarketConfig)[];
+  /** Account credited with every fee (pendingIn until settled). */
+  feeAccount: Address;
+  /** Token buckets per trader; null or absent: unlimited. */
+  rateLimits?: { place?: RateLimit | null; cancel?: RateLimit | null };
+  /** Fills one match call may produce before it returns a continuation (default 1000). */
+  maxFillsPerCall?: number;
+  /** New orders per script call, per market (match) or per trader (lock) (default 500). */
+  maxOrdersPerCall?: number;
+  /** Orders merged into one placement batch (default 5000). */
+  maxBatchOrders?: number;
+  /** Orders expiring within this many seconds are refused, and such makers skipped (default 0). */
+  expiryMarginSeconds?: number;
+  /** Run crash recovery when the engine starts (default true). */
+  recoverOnStart?: boolean;
+  /** Check in TypeScript that every script call's keys share a slot (tests). */
+  assertSingleSlot?: boolean;
+}
+
+export interface ResolvedEngineConfig {
+  feeAccount: Address;
+  placeLimit: RateLimit | null;
+  cancelLimit: RateLimit | null;
+  maxFillsPerCall: number;
+  maxOrdersPerCall: number;
+  maxBatchOrders: number;
+  expiryMarginSeconds: number;
+}
+
+/** Ledger cursor of a market: every journal entry up to these counters is applied. */
+export interface Cursor {
+  fill: number;
+  close: number;
+}
+
+type PlaceJob = { kind: "place"; requests: readonly PlaceOrderRequest[]; resolve: (r: PlaceOrderResult[]) => void; reject: (e: unknown) => void };
+type TaskJob = { kind: "task"; name: string; run: () => Promise<unknown>; resolve: (r: unknown) => void; reject: (e: unknown) => void };
+type Job = PlaceJob | TaskJob;
+
+/** Resynchronisation owed before the next job. */
+export interface ResyncNeed {
+  reason: string;
+  /** Orders of a failed batch: replay those whose lock is still pending. */
+  candidates: PlaceOrderRequest[];
+}
+
+/**
+ * A running matching engine. Create it with createEngine; call the functions of ./index.ts
+ * with it. Its fields are for the engine's own modules.
+ */
+export class MatchingEngine {
+  readonly deps: Required<Pick<EngineDeps, "redis" | "logger" | "clock">>;
+  readonly config: ResolvedEngineConfig;
+  readonly markets: MarketRegistry;
+  readonly scripts: ScriptRunner;
+  readonly metrics: EngineMetrics;
+  /** In-memory ledger cursors (authoritative while the engine runs; persisted lazily). */
+  readonly cursors = new Map<number, Cursor>();
+  resync: ResyncNeed | undefined;
+  private readonly queue: Job[] = [];
+  private running = false;
+  private stopped = false;
+  private persisting: Promise<unknown> = Promise.resolve();
+  private wasReady = false;
+  private readonly onReady = (): void => {
+    // A reconnection: Redis may have restarted (and, after a crash, lost its last second):
+    // reload the cursors from it before the next job.
+    if (this.wasReady) this.needResync("reconnected", []);
+    this.wasReady = true;
+  };
+
+  constructor(deps: EngineDeps, config: EngineConfig) {
+    this.deps = { redis: deps.redis, logger: deps.logger.child({ at: "matching" }), clock: deps.clock ?? Date.now };
+    this.markets = "byId" in config.markets ? config.markets : createMarketRegistry(config.markets);
+    this.config = {
+      feeAccount: config.feeAccount.toLowerCase() as Address,
+      placeLimit: config.rateLimits?.place ?? null,
+      cancelLimit: config.rateLimits?.cancel ?? null,
+      maxFillsPerCall: config.maxFillsPerCall ?? 1000,
+      maxOrdersPerCall: config.maxOrdersPerCall ?? 500,
+      maxBatchOrders: config.maxBatchOrders ?? 5000,
+      expiryMarginSeconds: config.expiryMarginSeconds ?? 0,
+    };
+    if (!/^0x[0-9a-f]{40}$/.test(this.config.feeAccount)) throw new EngineError("ENGINE_BAD_REQUEST", "feeAccount is not an address");
+    this.scripts = new ScriptRunner({ redis: deps.redis, logger: this.deps.logger }, ENGINE_SCRIPTS, { assertSingleSlot: config.assertSingleSlot });
+    this.metrics = createEngineMetrics(deps.metrics);
+    this.wasReady = deps.redis.status === "ready";
+    deps.redis.on("ready", this.onReady);
+  }
+
+  /** Loads the scripts, registers the markets and reads the persisted cursors. */
+  async init(): Promise<void> {
+    await this.scripts.load();
+    for (const market of this.markets.all) {
+      await registerMarket(this.deps, market);
+      const [fill, close] = await this.deps.redis.hmget(bookKeys(market.id).state, "appliedFill", "appliedClose");
+      this.cursors.set(market.id, { fill: Number(fill ?? 0), close: Number(close ?? 0) });
+    }
+  }
+
+  cursor(marketId: number): Cursor {
+    let c = this.cursors.get(marketId);
+    if (!c) {
+      c = { fill: 0, close: 0 };
+      this.cursors.set(marketId, c);
+    }
+    return c;
+  }
+
+  /** Writes cursors to Redis without waiting (a lagging cursor is always safe). */
+  persistCursors(marketIds: Iterable<number>): void {
+    const writes: Promise<unknown>[] = [];
+    for (const id of marketIds) {
+      const c = this.cursor(id);
+      writes.push(this.deps.redis.hset(bookKeys(id).state, "appliedFill", c.fill, "appliedClose", c.close));
+    }
+    this.persisting = Promise.all([this.persisting, ...writes]).catch((error: unknown) =>
+      this.deps.logger.warn({ err: String(error) }, "cursor write failed (entries will be re-applied, idempotently)"),
+    );
+  }
+
+  needResync(reason: string, candidates: readonly PlaceOrderRequest[]): void {
+    this.resync = { reason: this.resync ? `${this.resync.reason}+${reason}` : reason, candidates: [...(this.resync?.candidates ?? []), ...candidates] };
+  }
+
+  enqueuePlace(requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
+    if (this.stopped) return Promise.reject(new EngineError("ENGINE_STOPPED", "the engine is stopped"));
+    if (requests.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: "place", requests, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  enqueueTask<T>(name: string, run: () => Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(new EngineError("ENGINE_STOPPED", "the engine is stopped"));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ kind: "task", name, run, resolve: resolve as (r: unknown) => void, reject });
+      void this.drain();
+    });
+  }
+
+  /** Stops taking work, finishes what is queued and writes the cursors. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    this.persistCursors(this.markets.all.map((m) => m.id));
+    await this.persisting;
+    this.deps.redis.off("ready", this.onReady);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        if (this.resync) {
+          const need = this.resync;
+          this.resync = undefined;
+          try {
+            this.metrics.resyncs.inc({ reason: need.reason.split("+")[0] });
+            await resynchronise(this, need);
+          } catch (error) {
+            // Still failing (Redis down?): fail the next job and try again before the one after.
+            this.resync = need;
+            const job = this.queue.shift()!;
+            job.reject(unavailable(error));
+            continue;
+          }
+        }
+        const job = this.queue.shift()!;
+        if (job.kind === "task") {
+          try {
+            job.resolve(await job.run());
+          } catch (error) {
+            this.needResync(`task ${job.name} failed`, []);
+            job.reject(asEngineError(error));
+          }
+          continue;
+        }
+        // Merge consecutive placements into one batch.
+        const jobs: PlaceJob[] = [job];
+        let count = job.requests.length;
+        while (this.queue.length > 0 && this.queue[0].kind === "place" && count + (this.queue[0] as PlaceJob).requests.length <= this.config.maxBatchOrders) {
+          const next = this.queue.shift() as PlaceJob;
+          jobs.push(next);
+          count += next.requests.length;
+        }
+        const requests = jobs.length === 1 ? job.requests : jobs.flatMap((j) => j.requests);
+        try {
+          const results = await processPlaceBatch(this, requests);
+          let offset = 0;
+          for (const j of jobs) {
+            j.resolve(results.slice(offset, offset + j.requests.length));
+            offset += j.requests.length;
+          }
+        } catch (error) {
+          this.deps.logger.error({ err: String(error), orders: requests.length }, "placement batch failed; resynchronising before the next job");
+          this.needResync("batch failed", [...requests]);
+          const e = asEngineError(error);
+          for (const j of jobs) j.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+function unavailable(cause: unknown): EngineError {
+  return new EngineError("ENGINE_UNAVAILABLE", "the engine cannot reach a consistent state with Redis; retry later", { cause });
+}
+
+function asEngineError(error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  return unavailable(error);
+}

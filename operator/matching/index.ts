@@ -1,0 +1,128 @@
+/**
+ * The matching engine: the API the HTTP layer calls.
+ *
+ *   const engine = await createEngine({ redis, logger, clock?, metrics? }, { markets, feeAccount, rateLimits? })
+ *
+ * Placement and cancels
+ *   placeOrders(engine, requests: PlaceOrderRequest[]) -> PlaceOrderResult[]   (same order as requests)
+ *     accepted: { status: "accepted", orderHash, market, seq, fills, filledAmount, remainingAmount,
+ *                 state: "open" | "filled" | "cancelled", closeReason? ("IOC_REMAINDER") }
+ *     rejected: { status: "rejected", orderHash, code, message, details } with code one of
+ *       UNKNOWN_MARKET, INVALID_ORDER, MARKET_MISMATCH, INVALID_FLAGS, OFF_TICK, OFF_LOT,
+ *       BELOW_MIN_SIZE, PRICE_OUT_OF_RANGE, SIZE_OUT_OF_RANGE, FEE_CAP_TOO_LOW, ORDER_EXPIRED
+ *       (market checks, nothing written); RATE_LIMITED, DUPLICATE_ORDER, INSUFFICIENT_FUNDS
+ *       (ledger: nothing written but the rate bucket); POST_ONLY_WOULD_CROSS, MARKET_HALTED,
+ *       ORDER_EXPIRED (market: the lock is undone).
+ *     The caller must have verified the signature over orderHash (the engine does not).
+ *     Many concurrent calls are merged into one batch: call it per request, it batches.
+ *     Throws EngineError ENGINE_UNAVAILABLE when Redis failed mid-batch (outcome unknown:
+ *     query getOrder before resubmitting).
+ *   cancelOrders(engine, { trader, orderHashes } | { trader, market, all: true }) -> CancelOrdersResult
+ *     { status: "done", results: per order { status: "cancelled", remainingAmount } or
+ *       { status: "rejected", code: NOT_ORDER_OWNER | ORDER_NOT_FOUND | ORDER_NOT_OPEN } }
+ *     or { status: "rejected", code: RATE_LIMITED | UNKNOWN_MARKET } for the whole request.
+ *   sweepExpired(engine, { market?, limit? }) -> number of expired resting orders closed.
+ *
+ * Reads
+ *   getOrder(engine, { orderHash, market? }) -> OrderView | null
+ *   getBook(engine, { market, depth? }) -> { bids, asks }: aggregated levels { price, amount }, best first
+ *   getBalances(engine, { trader }) -> { [token]: { available, locked, pendingOut, pendingIn } }
+ *
+ * Admin and settlement
+ *   creditDeposit(engine, { trader, token, amount, depositId }) -> boolean (false: already credited)
+ *   haltMarket / resumeMarket(engine, { market, reason? })
+ *   settleFills / unwindFills(engine, [{ fillId, maker, taker }]) -> entries resolved
+ *   recover(engine) -> RecoveryReport (createEngine runs it unless recoverOnStart is false)
+ *   stopEngine(engine): drains the queue, persists cursors.
+ *
+ * Design notes: price-time priority at the maker's price; partial fills across levels; IOC
+ * remainders are closed, post-only orders never take; self-trade prevention "expire maker"
+ * (a taker meeting its own resting order closes that order and keeps matching); cancel is
+ * O(1) with lazy deletion (tombstones in the level list); at most maxFillsPerCall fills per
+ * script call, the engine calls again to continue (the taker is never left resting crossed).
+ * Redis layout: ./keys.ts (book), ../ledger/keys.ts (ledger, rate limits), ../markets/keys.ts.
+ * Crash safety: ./recovery.ts, ./journal.ts, ./place.ts.
+ */
+import { creditDeposit as ledgerCreditDeposit, type CreditDepositParams } from "../ledger/deposits";
+import { getBalances as ledgerGetBalances } from "../ledger/balances";
+import { settleFills as ledgerSettleFills, unwindFills as ledgerUnwindFills } from "../ledger/settle";
+import type { Balances } from "../ledger/types";
+import { haltMarket as storeHalt, resumeMarket as storeResume } from "../markets/store";
+import type { Address, Hex } from "../orders";
+import { processCancel, processSweep } from "./cancel";
+import { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
+import { queryBook, queryOrder } from "./queries";
+import { recoverEngine, type RecoveryReport } from "./recovery";
+import type { BookSnapshot, CancelOrdersResult, CancelRequest, OrderView, PlaceOrderRequest, PlaceOrderResult } from "./types";
+
+export type * from "./types";
+export { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
+export { EngineError, type EngineErrorCode } from "./errors";
+export type { RecoveryReport } from "./recovery";
+export { bookKeys, fillIdOf, BOOK_KEYSPACE, type BookKeys } from "./keys";
+export { encodeOrderPayload, decodeOrderPayload, type OrderPayload } from "./payload";
+export { ENGINE_SCRIPTS } from "./scripts";
+
+/** Loads scripts, registers markets, recovers from whatever a previous run left in Redis. */
+export async function createEngine(deps: EngineDeps, config: EngineConfig): Promise<MatchingEngine> {
+  const engine = new MatchingEngine(deps, config);
+  await engine.init();
+  if (config.recoverOnStart !== false) await recoverEngine(engine);
+  return engine;
+}
+
+export function placeOrders(engine: MatchingEngine, requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
+  return engine.enqueuePlace(requests);
+}
+
+export function cancelOrders(engine: MatchingEngine, request: CancelRequest): Promise<CancelOrdersResult> {
+  return engine.enqueueTask("cancel", () => processCancel(engine, request));
+}
+
+export function sweepExpired(engine: MatchingEngine, params: { market?: number; limit?: number } = {}): Promise<number> {
+  return engine.enqueueTask("sweep", () => processSweep(engine, params));
+}
+
+export function recover(engine: MatchingEngine): Promise<RecoveryReport> {
+  return engine.enqueueTask("recover", () => recoverEngine(engine));
+}
+
+export function getOrder(engine: MatchingEngine, params: { orderHash: Hex; market?: number }): Promise<OrderView | null> {
+  return queryOrder(engine, params);
+}
+
+export function getBook(engine: MatchingEngine, params: { market: number; depth?: number }): Promise<BookSnapshot> {
+  return queryBook(engine, params);
+}
+
+export function getBalances(engine: MatchingEngine, params: { trader: Address }): Promise<Balances> {
+  return ledgerGetBalances(engine.deps, params);
+}
+
+export function creditDeposit(engine: MatchingEngine, params: CreditDepositParams): Promise<boolean> {
+  return ledgerCreditDeposit({ scripts: engine.scripts, logger: engine.deps.logger }, params);
+}
+
+export function haltMarket(engine: MatchingEngine, params: { market: number; reason: string }): Promise<void> {
+  engine.markets.get(params.market);
+  return storeHalt(engine.deps, { marketId: params.market, reason: params.reason });
+}
+
+export function resumeMarket(engine: MatchingEngine, params: { market: number }): Promise<void> {
+  engine.markets.get(params.market);
+  return storeResume(engine.deps, { marketId: params.market });
+}
+
+/** Fills settled on chain: each party's pendingOut leaves, pendingIn becomes available. */
+export function settleFills(engine: MatchingEngine, fills: readonly { fillId: bigint; maker: Address; taker: Address }[]): Promise<number> {
+  return ledgerSettleFills({ scripts: engine.scripts }, fills.map((f) => ({ ...f, feeAccount: engine.config.feeAccount })));
+}
+
+/** Fills the chain skipped: pendingOut returns to available, pendingIn is dropped. */
+export function unwindFills(engine: MatchingEngine, fills: readonly { fillId: bigint; maker: Address; taker: Address }[]): Promise<number> {
+  return ledgerUnwindFills({ scripts: engine.scripts }, fills.map((f) => ({ ...f, feeAccount: engine.config.feeAccount })));
+}
+
+export function stopEngine(engine: MatchingEngine): Promise<void> {
+  return engine.stop();
+}

@@ -1,0 +1,89 @@
+-- cancel.lua: closes resting orders of a market: a trader's listed orders, all of a trader's
+-- orders, or the orders whose expiry has passed (sweep).
+--
+-- KEYS (all {m:<id>}):
+--   1 state  HASH (fill / close counters)   2 orders  HASH   3 bids  4 asks  5 depth
+--   6 expiry ZSET   7 closed STREAM
+--   Level lists and <prefix>open:<trader> sets are built from the prefix (same slot).
+-- ARGV:
+--   1 prefix  "hx:v1:book:{m:<id>}:" (KEYS must be prefix .. name)
+--   2 now     unix ms
+--   3 mode    "orders": cancel the hashes in ARGV[6..] if they are the trader's and open
+--             "all":    cancel every resting order of the trader
+--             "expired": close up to ARGV[5] resting orders with expiry < cutoff (ARGV[4])
+--   4 trader (orders / all) or cutoff in unix seconds (expired)
+--   5 limit (expired) or "0"
+--   6.. order hashes (mode "orders")
+-- Returns { closeBefore, results, closes }:
+--   results  2 per order looked at: hash, code: OK | NOT_FOUND | NOT_OWNER | NOT_OPEN:<state><reason>
+--   closes   8 per close, as match.lua (counter, hash, trader, side, ticks, remLots, reason, fillCounter)
+-- Idempotent: cancelling again answers NOT_OPEN and changes nothing. Complexity per order:
+-- O(1) record and depth updates, O(log N) for the expiry set (and the level set if the level
+-- empties); its entry in the level list is left as a tombstone (see the book helpers).
+
+local prefix = ARGV[1]
+if type(prefix) ~= "string" or #prefix == 0
+  or not book_keys_ok(prefix, 1, { "state", "orders", "bids", "asks", "depth", "expiry", "closed" }) then
+  return bad_input("prefix/keys")
+end
+local now = int_arg(ARGV[2], 0, MAX_SAFE)
+local mode = ARGV[3]
+if not now then return bad_input("now") end
+local trader, cutoff, limit
+if mode == "orders" or mode == "all" then
+  trader = ARGV[4]
+  if not is_address(trader) then return bad_input("trader") end
+  for i = 6, #ARGV do
+    if not is_hash32(ARGV[i]) then return bad_input("hash #" .. (i - 5)) end
+  end
+elseif mode == "expired" then
+  cutoff = int_arg(ARGV[4], 0, MAX_SAFE)
+  limit = int_arg(ARGV[5], 1, 100000)
+  if not cutoff or not limit then return bad_input("cutoff/limit") end
+else
+  return bad_input("mode")
+end
+
+NOW_MS = now
+book_init(prefix)
+local close_before = st.close
+local results = {}
+
+local function cancel_one(hash, reason, owner)
+  local r = rec_get(hash)
+  local code
+  if not r then
+    code = "NOT_FOUND"
+  elseif owner and r.trader ~= owner then
+    code = "NOT_OWNER"
+  elseif r.state ~= "o" then
+    code = "NOT_OPEN:" .. r.state .. r.reason
+  else
+    close_resting(hash, r, reason)
+    code = "OK"
+  end
+  results[#results + 1] = hash
+  results[#results + 1] = code
+end
+
+if mode == "orders" then
+  for i = 6, #ARGV do cancel_one(ARGV[i], "C", trader) end
+elseif mode == "all" then
+  local hashes = redis.call("SMEMBERS", PREFIX .. "open:" .. trader)
+  table.sort(hashes) -- deterministic journal order
+  for _, hash in ipairs(hashes) do cancel_one(hash, "C", trader) end
+else
+  local hashes = redis.call("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. fmt_int(cutoff), "LIMIT", 0, limit)
+  for _, hash in ipairs(hashes) do
+    local r = rec_get(hash)
+    if r and r.state == "o" then
+      cancel_one(hash, "E", nil)
+    else
+      redis.call("ZREM", K_EXPIRY, hash) -- stale entry
+    end
+  end
+end
+
+rec_flush()
+if #closes > 0 then redis.call("HSET", K_STATE, "close", st.close) end
+return { close_before, results, flatten_closes() }

@@ -1,0 +1,238 @@
+-- match.lua: accepts a market's new orders in arrival order and matches each one against the
+-- book, price-time priority, at the makers' prices. One call per market per batch.
+--
+-- KEYS (all {m:<id>}):
+--   1 market meta  HASH   (markets keyspace) status "active" | "halted"
+--   2 state        HASH   seq, fill, close, pending, appliedFill, appliedClose
+--   3 orders       HASH   order records (see the book helpers)
+--   4 payloads     HASH   orderHash -> signed order payload (for settlement)
+--   5 bids  6 asks  7 depth  8 expiry
+--   9 accepted     STREAM "<seq>-0": h hash, t trader, ra receivedAt (ms)
+--  10 fills        STREAM "<fill counter>-0": id fillId, m makerHash, t takerHash, mt maker,
+--                         tt taker, sd taker side (b|s), px price ticks (maker's), tpx taker
+--                         limit ticks, l lots, mf / tf maker / taker fee bps, ts ms
+--  11 closed       STREAM "<close counter>-0": h, t, sd, px, rem lots, why (C|I|E|S), fc, ts
+--  Level lists <prefix>lvl:<side>:<ticks> and trader sets <prefix>open:<trader> are built from
+--  the prefix and share the slot (the #!lua shebang makes a cluster refuse anything else).
+-- ARGV:
+--   1 prefix       the book key prefix "hx:v1:book:{m:<id>}:" (KEYS[2..11] must be prefix .. name)
+--   2 now          unix ms (fill and close timestamps)
+--   3 cutoff       unix seconds: an order with expiry < cutoff is expired (takers are refused,
+--                  makers found expired are closed and skipped)
+--   4 makerFeeBps  5 takerFeeBps   the market's fees, recorded on each fill
+--   6 fillIdBase   decimal (marketId << 48): fillId = fillIdBase + fill counter
+--   7 maxFills     cap on fills in this call
+--   8 n            new orders, then 9 fields each:
+--                  hash, trader, side (b|s), priceTicks, lots, flags (0 | 1 post-only | 2 IOC),
+--                  expiry (unix s, clamped to 2^53-1), receivedAt (ms), payload
+-- Returns { pending, fillBefore, closeBefore, results, fills, closes }:
+--   pending      hash of the taker cut by the fill cap ("" if none): call again (with the
+--                deferred orders) to continue it; it is matched before anything new
+--   fillBefore / closeBefore   the counters when the call started (the engine detects gaps)
+--   results      6 per new order: hash, status, code, seq, remLots, state
+--                status A accepted | K known (already processed: idempotent replay) |
+--                       R rejected (code MARKET_HALTED | ORDER_EXPIRED | POST_ONLY_WOULD_CROSS;
+--                         nothing written) | D deferred (not looked at: the cap was reached)
+--                state o open | f filled | c closed | t taking (cut by the cap)
+--   fills        11 per fill: counter, fillId, takerHash, makerHash, maker, taker, takerSide,
+--                priceTicks, takerTicks, lots, makerRemainingLots
+--   closes       8 per close: counter, hash, trader, side, ticks, remLots, reason, fillCounter
+-- Self-trade prevention, "expire maker": a resting order of the taker's own trader is closed
+-- (reason S, its remainder unlocked) and matching continues behind it.
+-- The book is never left crossed: a taker cut by the cap is not resting ("t") and is finished
+-- by the next call before any other order.
+
+local prefix = ARGV[1]
+if type(prefix) ~= "string" or #prefix == 0
+  or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry", "accepted", "fills", "closed" })
+  or string.find(KEYS[1], ":meta$") == nil then
+  return bad_input("prefix/keys")
+end
+local now = int_arg(ARGV[2], 0, MAX_SAFE)
+local cutoff = int_arg(ARGV[3], 0, MAX_SAFE)
+local maker_fee = int_arg(ARGV[4], 0, 10000)
+local taker_fee = int_arg(ARGV[5], 0, 10000)
+local fill_base = ARGV[6]
+local max_fills = int_arg(ARGV[7], 1, 1000000)
+local n = int_arg(ARGV[8], 0, 100000)
+if not now or not cutoff or not maker_fee or not taker_fee or not bi_valid(fill_base) or not max_fills or not n then
+  return bad_input("header")
+end
+if #ARGV ~= 8 + 9 * n then return bad_input("ARGV length") end
+local orders = {}
+for i = 1, n do
+  local b = 8 + 9 * (i - 1)
+  local o = {
+    hash = ARGV[b + 1], trader = ARGV[b + 2], side = ARGV[b + 3], tick_s = ARGV[b + 4],
+    ticks = int_arg(ARGV[b + 4], 1, MAX_SAFE), lots = int_arg(ARGV[b + 5], 1, MAX_SAFE),
+    flags = int_arg(ARGV[b + 6], 0, 2), expiry = int_arg(ARGV[b + 7], 0, MAX_SAFE),
+    recv = ARGV[b + 8], payload = ARGV[b + 9],
+  }
+  if not is_hash32(o.hash) or not is_address(o.trader) or (o.side ~= "b" and o.side ~= "s")
+    or not o.ticks or o.tick_s ~= fmt_int(o.ticks) or not o.lots or not o.flags or not o.expiry
+    or not int_arg(o.recv, 0, MAX_SAFE) or #o.payload == 0 then
+    return bad_input("order #" .. i)
+  end
+  orders[i] = o
+end
+local status = redis.call("HGET", KEYS[1], "status")
+if not status then return redis.error_reply("MARKET_UNKNOWN no market meta at " .. KEYS[1]) end
+
+-- ---- every input is valid: from here on the script writes
+NOW_MS = now
+book_init(prefix)
+local fill_before, close_before = st.fill, st.close
+local K_PAYLOADS, K_ACCEPTED, K_FILLS = KEYS[4], KEYS[9], KEYS[10]
+local fills = {}
+local fills_now = 0
+
+-- Matches taker t (a record with .hash) against the opposite side. Returns false when the
+-- fill cap stopped it with lots left and the book still crossing it.
+local function match_taker(t)
+  local opp = "b"
+  if t.side == "b" then opp = "s" end
+  while t.rem > 0 do
+    local lvl = best_level(t.side)
+    if not lvl or not crosses(t.side, t.ticks, tonumber(lvl)) then return true end
+    if fills_now >= max_fills then return false end
+    local lkey = level_key(opp, lvl)
+    local removed = false
+    while t.rem > 0 and not removed do
+      if fills_now >= max_fills then return false end
+      local mh = redis.call("LINDEX", lkey, 0)
+      if not mh then
+        -- Cannot happen while depth and lists agree; repair rather than loop forever.
+        redis.call("HDEL", K_DEPTH, opp .. ":" .. lvl)
+        redis.call("ZREM", side_set(opp), lvl)
+        removed = true
+      else
+        local m = rec_get(mh)
+        if not m or m.state ~= "o" then
+          redis.call("LPOP", lkey) -- tombstone of a closed order
+        elseif m.expiry < cutoff then
+          redis.call("LPOP", lkey)
+          removed = close_resting(mh, m, "E")
+        elseif m.trader == t.trader then
+          redis.call("LPOP", lkey)
+          removed = close_resting(mh, m, "S")
+        else
+          local q = t.rem
+          if m.rem < q then q = m.rem end
+          st.fill = st.fill + 1
+          fills_now = fills_now + 1
+          local ctr = fmt_int(st.fill)
+          local fid = bi_add(fill_base, ctr)
+          redis.call("XADD", K_FILLS, ctr .. "-0", "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
+            "sd", t.side, "px", lvl, "tpx", t.tick_s, "l", q, "mf", maker_fee, "tf", taker_fee, "ts", now)
+          t.rem = t.rem - q
+          m.rem = m.rem - q
+          rec_touch(mh)
+          if m.rem == 0 then
+            m.state = "f"
+            redis.call("LPOP", lkey)
+            redis.call("SREM", PREFIX .. "open:" .. m.trader, mh)
+            redis.call("ZREM", K_EXPIRY, mh)
+          end
+          removed = level_add(opp, lvl, -q)
+          fills[#fills + 1] = { st.fill, fid, t.hash, mh, m.trader, t.trader, t.side, lvl, t.tick_s, q, m.rem }
+        end
+      end
+    end
+  end
+  return true
+end
+
+-- True when an order on `side` at `ticks` would take liquidity (post-only check). Judged on
+-- the best level as it stands, tombstones, expired or own orders included: conservative.
+local function would_cross(side, ticks)
+  local lvl = best_level(side)
+  return lvl ~= nil and crosses(side, ticks, tonumber(lvl))
+end
+
+-- A taker done matching: filled, IOC remainder closed, or resting.
+local function finish_taker(t)
+  if t.rem == 0 then
+    t.state = "f"
+  elseif t.flags == 2 then
+    t.state = "c"
+    t.reason = "I"
+    emit_close(t.hash, t, "I")
+  else
+    redis.call("RPUSH", level_key(t.side, t.tick_s), t.hash)
+    local d = redis.call("HINCRBY", K_DEPTH, t.side .. ":" .. t.tick_s, t.rem)
+    if d == t.rem then redis.call("ZADD", side_set(t.side), t.ticks, t.tick_s) end
+    redis.call("SADD", PREFIX .. "open:" .. t.trader, t.hash)
+    redis.call("ZADD", K_EXPIRY, t.expiry, t.hash)
+    t.state = "o"
+  end
+  rec_touch(t.hash)
+end
+
+local pending = redis.call("HGET", K_STATE, "pending") or ""
+local capped = false
+if pending ~= "" then
+  local t = rec_get(pending)
+  if t and t.state == "t" then
+    t.hash = pending
+    if match_taker(t) then
+      finish_taker(t)
+      pending = ""
+    else
+      capped = true
+    end
+  else
+    pending = ""
+  end
+end
+
+local results = {}
+local payload_args = {}
+for i = 1, n do
+  local o = orders[i]
+  local status_code, code, seq, rem, state = "D", "", 0, 0, ""
+  if not capped then
+    local known = rec_get(o.hash)
+    if known then
+      status_code, seq, rem, state = "K", known.seq, known.rem, known.state
+    elseif status ~= "active" then
+      status_code, code = "R", "MARKET_HALTED"
+    elseif o.expiry < cutoff then
+      status_code, code = "R", "ORDER_EXPIRED"
+    elseif o.flags == 1 and would_cross(o.side, o.ticks) then
+      status_code, code = "R", "POST_ONLY_WOULD_CROSS"
+    else
+      st.seq = st.seq + 1
+      redis.call("XADD", K_ACCEPTED, fmt_int(st.seq) .. "-0", "h", o.hash, "t", o.trader, "ra", o.recv)
+      payload_args[#payload_args + 1] = o.hash
+      payload_args[#payload_args + 1] = o.payload
+      local t = {
+        hash = o.hash, side = o.side, ticks = o.ticks, tick_s = o.tick_s, lots = o.lots, rem = o.lots,
+        seq = st.seq, flags = o.flags, expiry = o.expiry, state = "t", trader = o.trader, recv = o.recv, reason = "",
+      }
+      rec_new(o.hash, t)
+      if o.flags == 1 or match_taker(t) then
+        finish_taker(t)
+      else
+        pending = o.hash
+        capped = true
+      end
+      status_code, seq, rem, state = "A", t.seq, t.rem, t.state
+    end
+  end
+  results[#results + 1] = o.hash
+  results[#results + 1] = status_code
+  results[#results + 1] = code
+  results[#results + 1] = seq
+  results[#results + 1] = rem
+  results[#results + 1] = state
+end
+
+rec_flush()
+if #payload_args > 0 then redis.call("HSET", K_PAYLOADS, unpack(payload_args)) end
+redis.call("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
+
+local flat_fills = {}
+for _, f in ipairs(fills) do
+  for k = 1, 11 do flat_fills[#flat_fills + 1] = f[k] end
+end
+return { pending, fill_before, close_before, results, flat_fills, flatten_closes() }

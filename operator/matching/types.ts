@@ -1,0 +1,122 @@
+/** Public types of the matching engine (see ./index.ts for the API). */
+import type { MarketRejectCode } from "../markets/orderCheck";
+import type { Address, Hex, Order } from "../orders";
+
+export interface PlaceOrderRequest {
+  order: Order;
+  /** EIP-712 digest of the order (OrderHasher.hash). The caller has verified `signature` over it. */
+  orderHash: Hex;
+  signature: Hex;
+  /** Market id (operator/markets). */
+  market: number;
+  /** When the API received the order, unix milliseconds (committed with the order's sequence number). */
+  receivedAt: number;
+}
+
+/** Why an order left the book with a remainder. */
+export type CloseReason = "CANCELLED" | "IOC_REMAINDER" | "EXPIRED" | "SELF_TRADE";
+
+export type OrderState = "open" | "filled" | "cancelled";
+
+export interface Fill {
+  /** (market << 48) | per-market counter: unique, uint64; the id settlement uses on chain. */
+  fillId: bigint;
+  market: number;
+  makerHash: Hex;
+  takerHash: Hex;
+  maker: Address;
+  taker: Address;
+  takerIsBuy: boolean;
+  /** Execution price (the maker's), quote atoms per 10^baseDecimals base atoms. */
+  price: bigint;
+  /** Base atoms traded. */
+  amount: bigint;
+  /** Quote atoms traded: amount * price / 10^baseDecimals, exact. */
+  quoteAmount: bigint;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  /** Fee paid by the maker, in what it receives (base if it bought, quote if it sold). */
+  makerFee: bigint;
+  takerFee: bigint;
+}
+
+export type PlaceRejectCode =
+  | MarketRejectCode
+  | "UNKNOWN_MARKET"
+  | "INVALID_ORDER"
+  | "INSUFFICIENT_FUNDS"
+  | "DUPLICATE_ORDER"
+  | "POST_ONLY_WOULD_CROSS"
+  | "RATE_LIMITED"
+  | "MARKET_HALTED";
+
+export interface PlaceOrderAccepted {
+  status: "accepted";
+  orderHash: Hex;
+  market: number;
+  /** Arrival sequence number in the market (1, 2, ...): the order of matching. */
+  seq: number;
+  /** Fills in which this order was the taker, in execution order. */
+  fills: Fill[];
+  filledAmount: bigint;
+  /** Base atoms not filled: resting on the book when state is "open", released otherwise. */
+  remainingAmount: bigint;
+  state: OrderState;
+  closeReason?: CloseReason;
+}
+
+export interface PlaceOrderRejected {
+  status: "rejected";
+  orderHash: Hex;
+  code: PlaceRejectCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type PlaceOrderResult = PlaceOrderAccepted | PlaceOrderRejected;
+
+export type CancelRequest =
+  | { trader: Address; orderHashes: readonly Hex[] }
+  | { trader: Address; market: number; all: true };
+
+export type CancelRejectCode = "NOT_ORDER_OWNER" | "ORDER_NOT_FOUND" | "ORDER_NOT_OPEN";
+
+export type CancelResult =
+  | { orderHash: Hex; status: "cancelled"; market: number; remainingAmount: bigint }
+  | { orderHash: Hex; status: "rejected"; code: CancelRejectCode; message: string; details: Record<string, unknown> };
+
+export type CancelOrdersResult =
+  | { status: "done"; results: CancelResult[] }
+  | { status: "rejected"; code: "RATE_LIMITED" | "UNKNOWN_MARKET"; message: string; details: Record<string, unknown> };
+
+export interface OrderView {
+  orderHash: Hex;
+  market: number;
+  trader: Address;
+  isBuy: boolean;
+  price: bigint;
+  amount: bigint;
+  filledAmount: bigint;
+  remainingAmount: bigint;
+  /** "matching": transient, a taker whose matching was cut by the fill cap (not on the book). */
+  state: OrderState | "matching";
+  closeReason?: CloseReason;
+  seq: number;
+  receivedAt: number;
+  expiry: number;
+  flags: number;
+}
+
+export interface BookLevel {
+  price: bigint;
+  /** Base atoms resting at this price. */
+  amount: bigint;
+}
+
+export interface BookSnapshot {
+  market: number;
+  /** Best (highest) first. */
+  bids: BookLevel[];
+  /** Best (lowest) first. */
+  asks: BookLevel[];
+}

@@ -1,0 +1,12 @@
+export {
+  createVerifierPool,
+  type VerifierPool,
+  type VerifierPoolDeps,
+  type VerifierPoolParams,
+  type VerifierPoolStats,
+  type VerifyRequest,
+  type VerifyResult,
+} from "./pool";
+export { createErc1271Checker, isExecutionFailure, type Erc1271Client, type Erc1271Checker, type Erc1271Verdict } from "./erc1271";
+export { createKeccak256, type Keccak256Fn } from "./nativeKeccak";
+export { verifyRecords, writeRecord, allocRecords, EcdsaStatus, RECORD_BYTES, RESULT_BYTES } from "./records";

@@ -1,0 +1,34 @@
+/**
+ * Verifier worker thread: receives batches of records (./records), answers with one result
+ * record per order. It holds no state but the domain separator and a keccak sponge, so a
+ * crashed worker is simply replaced. A message it does not understand is a bug in the pool:
+ * it throws, the worker dies, and the pool rejects that worker's in-flight batches.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { domainSeparator } from "../hash";
+import type { Address } from "../types";
+import { createKeccak256 } from "./nativeKeccak";
+import { verifyRecords, type VerifyMessage, type WorkerMessage } from "./records";
+
+export interface VerifierWorkerData {
+  chainId: string;
+  verifyingContract: Address;
+}
+
+const port = parentPort;
+if (port === null) throw new Error("verifier worker: must run in a worker thread");
+const data = workerData as VerifierWorkerData;
+const separator = domainSeparator({ chainId: BigInt(data.chainId), verifyingContract: data.verifyingContract });
+const keccak = createKeccak256();
+
+port.on("message", (message: VerifyMessage) => {
+  if (message === null || typeof message !== "object" || message.kind !== "verify") {
+    throw new Error(`verifier worker: unexpected message ${JSON.stringify(message)?.slice(0, 100)}`);
+  }
+  const results = verifyRecords(keccak, separator, Buffer.from(message.records), message.count);
+  const reply: WorkerMessage = { kind: "result", id: message.id, results: results.buffer as ArrayBuffer };
+  port.postMessage(reply, [results.buffer as ArrayBuffer]);
+});
+
+const ready: WorkerMessage = { kind: "ready", keccak: keccak.implementation };
+port.postMessage(ready);

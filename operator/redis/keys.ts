@@ -1,0 +1,33 @@
+/**
+ * Key conventions shared by every Redis keyspace of the operator.
+ *
+ * A key is `hx:v<version>:<keyspace>:{<tag>}:<name>`. The part between braces is the Redis
+ * Cluster hash tag: every key of one market carries `{m:<id>}` and every key of one trader
+ * `{t:<lower-case address>}`, so one Lua script only ever touches one hash slot and the same
+ * code runs on a single Redis and on Redis Cluster. Nothing before the tag may contain `{`.
+ *
+ * Bump a keyspace's version when its layout changes incompatibly: old and new keys then
+ * never collide, and a migration can read one and write the other.
+ */
+export const KEY_ROOT = "hx";
+
+/** `hx:v<version>:<name>`: the versioned prefix of one keyspace. */
+export function keyspacePrefix(name: string, version: number): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new RangeError(`bad keyspace name: ${name}`);
+  if (!Number.isInteger(version) || version < 1) throw new RangeError(`bad keyspace version: ${version}`);
+  return `${KEY_ROOT}:v${version}:${name}`;
+}
+
+/** Hash tag of a market's keys. */
+export function marketTag(marketId: number): string {
+  if (!Number.isInteger(marketId) || marketId < 0) throw new RangeError(`bad market id: ${marketId}`);
+  return `{m:${marketId}}`;
+}
+
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
+/** Hash tag of a trader's keys; the address is lower-cased so one trader has one slot. */
+export function traderTag(address: string): string {
+  if (!ADDRESS_RE.test(address)) throw new RangeError(`not an address: ${address}`);
+  return `{t:${address.toLowerCase()}}`;
+}

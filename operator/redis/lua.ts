@@ -1,0 +1,9 @@
+/**
+ * Shared Lua helpers prepended to the operator's scripts (see ./scripts defineScript libs).
+ *  - LUA_BIGINT: bi_valid / bi_cmp / bi_add / bi_sub over non-negative decimal strings.
+ *  - LUA_ARGS: int_arg / is_hash32 / is_address / bad_input for input validation.
+ */
+import { readLuaFile } from "./scripts";
+
+export const LUA_BIGINT = readLuaFile(`${__dirname}/lua`, "bigint.lua");
+export const LUA_ARGS = readLuaFile(`${__dirname}/lua`, "args.lua");

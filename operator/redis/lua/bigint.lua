@@ -1,0 +1,102 @@
+-- ------------------------------------------------------------------ bigint helpers
+-- Non-negative integers as canonical decimal strings ("0", "42": digits only, no leading
+-- zero), exact at any size up to 78 digits (the length of uint256). Lua numbers are doubles,
+-- exact only below 2^53, so an amount of money never becomes a Lua number: it is added,
+-- subtracted and compared as text, 7 digits at a time (a chunk sum plus a carry is below
+-- 2 * 10^7, far from 2^53). Operands of at most 15 digits (< 10^15 < 2^53, and so is their
+-- sum) take a numeric fast path. Property-tested against JS bigint
+-- (test/operator/ledger/bigintLua.test.ts).
+
+local BI_BASE = 10000000
+
+-- True if s is a canonical decimal string of 1..78 digits.
+local function bi_valid(s)
+  if type(s) ~= "string" then return false end
+  local n = #s
+  if n == 0 or n > 78 then return false end
+  if string.find(s, "^%d+$") == nil then return false end
+  return n == 1 or string.byte(s, 1) ~= 48
+end
+
+-- -1, 0 or 1 as a < b, a == b, a > b (canonical operands).
+local function bi_cmp(a, b)
+  local na, nb = #a, #b
+  if na ~= nb then
+    if na < nb then return -1 end
+    return 1
+  end
+  if a == b then return 0 end
+  -- Same length: compare 15-digit slices as numbers (exact), most significant first.
+  for i = 1, na, 15 do
+    local x = tonumber(string.sub(a, i, i + 14))
+    local y = tonumber(string.sub(b, i, i + 14))
+    if x ~= y then
+      if x < y then return -1 end
+      return 1
+    end
+  end
+  return 0
+end
+
+-- Little-endian base-10^7 chunks to a canonical string.
+local function bi_join(parts)
+  local n = #parts
+  while n > 1 and parts[n] == 0 do
+    parts[n] = nil
+    n = n - 1
+  end
+  local out = { string.format("%d", parts[n]) }
+  for k = n - 1, 1, -1 do out[#out + 1] = string.format("%07d", parts[k]) end
+  return table.concat(out)
+end
+
+-- a + b.
+local function bi_add(a, b)
+  if #a <= 15 and #b <= 15 then return string.format("%.0f", tonumber(a) + tonumber(b)) end
+  local parts = {}
+  local i, j, carry = #a, #b, 0
+  while i > 0 or j > 0 or carry > 0 do
+    local x, y = 0, 0
+    if i > 0 then x = tonumber(string.sub(a, math.max(1, i - 6), i)) end
+    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 6), j)) end
+    local s = x + y + carry
+    if s >= BI_BASE then
+      carry = 1
+      s = s - BI_BASE
+    else
+      carry = 0
+    end
+    parts[#parts + 1] = s
+    i = i - 7
+    j = j - 7
+  end
+  return bi_join(parts)
+end
+
+-- a - b, or nil when b > a (the caller refuses the operation: nothing goes negative).
+local function bi_sub(a, b)
+  if #a <= 15 and #b <= 15 then
+    local d = tonumber(a) - tonumber(b)
+    if d < 0 then return nil end
+    return string.format("%.0f", d)
+  end
+  if bi_cmp(a, b) < 0 then return nil end
+  local parts = {}
+  local i, j, borrow = #a, #b, 0
+  while i > 0 do
+    local x = tonumber(string.sub(a, math.max(1, i - 6), i))
+    local y = 0
+    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 6), j)) end
+    local d = x - y - borrow
+    if d < 0 then
+      d = d + BI_BASE
+      borrow = 1
+    else
+      borrow = 0
+    end
+    parts[#parts + 1] = d
+    i = i - 7
+    j = j - 7
+  end
+  return bi_join(parts)
+end

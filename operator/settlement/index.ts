@@ -1,0 +1,1 @@
+export { packFill, unpackFill, encodeBatch, compareOrders, BatchEncodingError, type Fill, type EncodedBatch } from "./batchEncoding";

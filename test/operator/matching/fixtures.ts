@@ -1,0 +1,139 @@
+/**
+ * Shared fixtures of the engine tests: a market, traders, order builders, an engine on a real
+ * Redis with a controlled clock, and state dumps for "nothing changed" assertions.
+ */
+import type { Cluster } from "ioredis";
+import Redis from "ioredis";
+import { createLogger } from "../../../operator/log";
+import { createEngine, creditDeposit, type EngineConfig, type MatchingEngine, type PlaceOrderRequest } from "../../../operator/matching";
+import { parseMarketConfig, type Market } from "../../../operator/markets";
+import { keccak256, type Address, type Hex, type Order } from "../../../operator/orders";
+import type { RedisClient } from "../../../operator/redis";
+
+export const WETH = "0x00000000000000000000000000000000000000e1" as Address;
+export const USDC = "0x00000000000000000000000000000000000000c2" as Address;
+export const WBTC = "0x00000000000000000000000000000000000000b3" as Address;
+export const FEE_ACCOUNT = "0x00000000000000000000000000000000000000fe" as Address;
+
+/** WETH-USDC: 18 / 6 decimals; tick 0.01 USDC; lot 0.001 WETH; quote per lot-tick 10 atoms. */
+export const ETH_USDC: Market = parseMarketConfig({
+  id: 1,
+  symbol: "WETH-USDC",
+  baseToken: WETH,
+  quoteToken: USDC,
+  baseDecimals: 18,
+  tickSize: 10_000n,
+  lotSize: 10n ** 15n,
+  minLots: 1,
+  makerFeeBps: 10,
+  takerFeeBps: 30,
+});
+
+/** WBTC-USDC: 8 / 6 decimals; tick 1 USDC; lot 0.0001 WBTC. */
+export const BTC_USDC: Market = parseMarketConfig({
+  id: 2,
+  symbol: "WBTC-USDC",
+  baseToken: WBTC,
+  quoteToken: USDC,
+  baseDecimals: 8,
+  tickSize: 1_000_000n,
+  lotSize: 10_000n,
+  minLots: 2,
+  makerFeeBps: 0,
+  takerFeeBps: 20,
+});
+
+export function trader(n: number): Address {
+  return `0x${(0xa0000 + n).toString(16).padStart(40, "0")}` as Address;
+}
+
+export const FAR_EXPIRY = 4_000_000_000n;
+export const T0 = 1_700_000_000_000;
+
+export interface OrderSpec {
+  trader: Address;
+  market?: Market;
+  isBuy: boolean;
+  /** Price in ticks and size in lots (converted to atoms). */
+  ticks: number;
+  lots: number;
+  nonce?: bigint;
+  flags?: number;
+  expiry?: bigint;
+  receivedAt?: number;
+}
+
+let nonceCounter = 1n;
+
+/** A request as the API would pass it. The hash is a stand-in (unique per order); signatures are not checked by the engine. */
+export function request(spec: OrderSpec): PlaceOrderRequest {
+  const market = spec.market ?? ETH_USDC;
+  const order: Order = {
+    trader: spec.trader,
+    baseToken: market.baseToken,
+    quoteToken: market.quoteToken,
+    isBuy: spec.isBuy,
+    price: BigInt(spec.ticks) * market.tickSize,
+    amount: BigInt(spec.lots) * market.lotSize,
+    nonce: spec.nonce ?? nonceCounter++,
+    expiry: spec.expiry ?? FAR_EXPIRY,
+    maxMakerFeeBps: 100,
+    maxTakerFeeBps: 100,
+    flags: spec.flags ?? 0,
+  };
+  return { order, orderHash: hashOf(order), signature: `0x${"11".repeat(65)}` as Hex, market: market.id, receivedAt: spec.receivedAt ?? T0 };
+}
+
+export function hashOf(order: Order): Hex {
+  const text = JSON.stringify(order, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+  return `0x${keccak256(Buffer.from(text)).toString("hex")}` as Hex;
+}
+
+export const silentLogger = createLogger({ level: "silent" });
+
+export class TestClock {
+  constructor(public ms = T0) {}
+  now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export async function startEngine(
+  redis: RedisClient,
+  options: Partial<EngineConfig> & { clock?: TestClock } = {},
+): Promise<{ engine: MatchingEngine; clock: TestClock }> {
+  const clock = options.clock ?? new TestClock();
+  const engine = await createEngine(
+    { redis, logger: silentLogger, clock: clock.now },
+    { markets: [ETH_USDC, BTC_USDC], feeAccount: FEE_ACCOUNT, ...options },
+  );
+  return { engine, clock };
+}
+
+/** Funds a trader with plenty of every token (or the given amounts). */
+export async function fund(engine: MatchingEngine, who: Address, amounts: Partial<Record<Address, bigint>> = {}): Promise<void> {
+  const defaults: Record<Address, bigint> = { [WETH]: 10n ** 24n, [USDC]: 10n ** 15n, [WBTC]: 10n ** 12n };
+  for (const token of [WETH, USDC, WBTC]) {
+    const amount = amounts[token] ?? defaults[token];
+    if (amount > 0n) await creditDeposit(engine, { trader: who, token, amount, depositId: `seed:${who}:${token}:${amount}` });
+  }
+}
+
+/** Every key and its value (by type), for "Redis unchanged" assertions. */
+export async function dumpKeys(redis: Redis, exclude: RegExp = /^$/): Promise<Record<string, unknown>> {
+  const keys = (await redis.keys("*")).filter((k) => !exclude.test(k)).sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const type = await redis.type(k);
+    if (type === "hash") out[k] = await redis.hgetall(k);
+    else if (type === "string") out[k] = await redis.get(k);
+    else if (type === "list") out[k] = await redis.lrange(k, 0, -1);
+    else if (type === "set") out[k] = (await redis.smembers(k)).sort();
+    else if (type === "zset") out[k] = await redis.zrange(k, 0, -1, "WITHSCORES");
+    else if (type === "stream") out[k] = await redis.xrange(k, "-", "+");
+  }
+  return out;
+}
+
+export type { Cluster };

@@ -1,0 +1,376 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import type { Worker } from "node:worker_threads";
+import os from "node:os";
+import { createLogger } from "../../../operator/log";
+import { createRegistry } from "../../../operator/metrics";
+import {
+  OrderHasher,
+  VerifierError,
+  keccak256,
+  recoverSigner,
+  type Hex,
+  type Order,
+  type VerifyRequest,
+  type VerifyResult,
+} from "../../../operator/orders";
+import { createKeccak256, createVerifierPool, type VerifierPool } from "../../../operator/orders/verifier";
+import { kWorkers } from "../../../operator/orders/verifier/pool";
+import { DOMAIN, order, sign, traders } from "./fixture";
+
+const logger = createLogger({ level: "silent" });
+const hasher = new OrderHasher(DOMAIN);
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+function workersOf(pool: VerifierPool): Worker[] {
+  return (pool as unknown as Record<symbol, () => Worker[]>)[kWorkers]();
+}
+
+function request(i: number, fields: Partial<Order> = {}): VerifyRequest {
+  const trader = traders[i % traders.length];
+  const o = order(trader, { nonce: BigInt(i), ...fields });
+  return { order: o, signature: sign(trader, o) };
+}
+
+function sigBytes(signature: Hex): Buffer {
+  return Buffer.from(signature.slice(2), "hex");
+}
+
+function hex(bytes: Buffer): Hex {
+  return `0x${bytes.toString("hex")}`;
+}
+
+/** The same signature with s' = n - s and the parity flipped: valid math, but high s. */
+function highS(signature: Hex): Hex {
+  const b = sigBytes(signature);
+  const s = BigInt(hex(b.subarray(32, 64)));
+  Buffer.from((SECP256K1_N - s).toString(16).padStart(64, "0"), "hex").copy(b, 32);
+  b[64] = b[64] === 27 ? 28 : 27;
+  return hex(b);
+}
+
+/** EIP-2098: r ‖ (yParity << 255 | s). */
+function compact(signature: Hex): Hex {
+  const b = sigBytes(signature);
+  const out = Buffer.from(b.subarray(0, 64));
+  if (b[64] === 28) out[32] |= 0x80;
+  return hex(out);
+}
+
+function expectOk(result: VerifyResult, o: Order): void {
+  expect(result, JSON.stringify(result)).to.deep.equal({ ok: true, orderHash: hasher.hash(o), scheme: "ecdsa" });
+}
+
+function expectCode(result: VerifyResult, code: string): void {
+  expect(result.ok, JSON.stringify(result)).to.equal(false);
+  if (!result.ok) expect(result.code).to.equal(code);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<VerifierError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(VerifierError);
+    return error as VerifierError;
+  }
+  return expect.fail("expected the promise to reject with a VerifierError");
+}
+
+describe("operator/orders verifier pool", function () {
+  let pool: VerifierPool;
+
+  before(async () => {
+    pool = createVerifierPool({ logger }, { domain: DOMAIN, size: 2 });
+    await pool.ready();
+  });
+
+  after(async () => {
+    await pool.close();
+  });
+
+  it("is sized to the machine by default", async () => {
+    const p = createVerifierPool({ logger }, { domain: DOMAIN });
+    expect(p.size).to.equal(os.availableParallelism());
+    await p.close();
+  });
+
+  it("verifies real signatures from several traders and returns each order's EIP-712 hash", async () => {
+    const batch = Array.from({ length: 40 }, (_, i) => request(i));
+    const results = await pool.verify(batch);
+    expect(results).to.have.length(40);
+    results.forEach((r, i) => expectOk(r, batch[i].order));
+  });
+
+  it("answers an empty batch with no results", async () => {
+    expect(await pool.verify([])).to.deep.equal([]);
+  });
+
+  it("refuses an order signed for another chain or another Settlement", async () => {
+    const trader = traders[0];
+    const o = order(trader);
+    const results = await pool.verify([
+      { order: o, signature: sign(trader, o, { ...DOMAIN, chainId: 998n }) },
+      { order: o, signature: sign(trader, o, { ...DOMAIN, verifyingContract: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0" }) },
+      { order: o, signature: sign(trader, o) },
+    ]);
+    expectCode(results[0], "SIGNER_MISMATCH");
+    expectCode(results[1], "SIGNER_MISMATCH");
+    expectOk(results[2], o);
+  });
+
+  it("notices a change to every signed field", async () => {
+    const trader = traders[1];
+    const o = order(trader);
+    const signature = sign(trader, o);
+    const mutations: Partial<Order>[] = [
+      { trader: traders[2].address },
+      { baseToken: "0x3333333333333333333333333333333333333333" },
+      { quoteToken: "0x3333333333333333333333333333333333333333" },
+      { isBuy: !o.isBuy },
+      { price: o.price + 1n },
+      { amount: o.amount - 1n },
+      { nonce: o.nonce + 1n },
+      { expiry: o.expiry + 1n },
+      { maxMakerFeeBps: o.maxMakerFeeBps + 1 },
+      { maxTakerFeeBps: o.maxTakerFeeBps - 1 },
+      { flags: 1 },
+    ];
+    expect(mutations.map((m) => Object.keys(m)[0]).sort()).to.deep.equal(Object.keys(o).sort());
+    const results = await pool.verify(mutations.map((m) => ({ order: { ...o, ...m }, signature })));
+    results.forEach((r, i) => {
+      expectCode(r, "SIGNER_MISMATCH");
+      if (!r.ok) expect(r.orderHash).to.equal(hasher.hash({ ...o, ...mutations[i] }));
+    });
+  });
+
+  it("refuses a high-s signature that would otherwise be valid", async () => {
+    const { order: o, signature } = request(3);
+    const malleated = highS(signature);
+    // The malleated signature is mathematically valid for the same key...
+    expect(BigInt(hex(sigBytes(malleated).subarray(32, 64)))).to.be.greaterThan(SECP256K1_N / 2n);
+    const results = await pool.verify([{ order: o, signature: malleated }]);
+    expectCode(results[0], "SIGNATURE_HIGH_S");
+    if (!results[0].ok) expect(results[0].message).to.contain("malleable");
+  });
+
+  it("accepts a 64-byte EIP-2098 compact signature of either parity", async () => {
+    const batch = Array.from({ length: 16 }, (_, i) => request(100 + i));
+    const parities = new Set(batch.map((r) => sigBytes(r.signature)[64]));
+    expect([...parities].sort()).to.deep.equal([27, 28]);
+    const results = await pool.verify(batch.map((r) => ({ order: r.order, signature: compact(r.signature) })));
+    results.forEach((r, i) => expectOk(r, batch[i].order));
+  });
+
+  it("refuses malformed signatures with a specific code", async () => {
+    const { order: o, signature } = request(7);
+    const b = sigBytes(signature);
+    const withV = (v: number) => hex(Buffer.concat([b.subarray(0, 64), Buffer.from([v])]));
+    const cases: [Hex, string][] = [
+      [withV(0), "SIGNATURE_MALFORMED"],
+      [withV(1), "SIGNATURE_MALFORMED"],
+      [withV(29), "SIGNATURE_MALFORMED"],
+      [hex(b.subarray(0, 63)), "SIGNATURE_MALFORMED"],
+      [hex(Buffer.concat([b, Buffer.from([0])])), "SIGNATURE_MALFORMED"],
+      ["0x01", "SIGNATURE_MALFORMED"],
+      [hex(Buffer.concat([Buffer.alloc(32), b.subarray(32)])), "SIGNATURE_INVALID"], // r = 0
+      [hex(Buffer.concat([Buffer.alloc(32, 0xff), b.subarray(32)])), "SIGNATURE_INVALID"], // r >= n
+      [hex(Buffer.concat([b.subarray(0, 32), Buffer.alloc(32), b.subarray(64)])), "SIGNATURE_INVALID"], // s = 0
+      [`0x${"zz".repeat(65)}` as Hex, "SIGNATURE_MALFORMED"], // not hex: only if the codec was skipped
+    ];
+    const results = await pool.verify(cases.map(([sig]) => ({ order: o, signature: sig })));
+    results.forEach((r, i) => expectCode(r, cases[i][1]));
+  });
+
+  it("refuses an order that cannot be encoded instead of hashing something nobody signed", async () => {
+    const { order: o, signature } = request(8);
+    const results = await pool.verify([
+      { order: { ...o, flags: 256 }, signature },
+      { order: { ...o, trader: "0x1234" }, signature },
+      { order: o, signature },
+    ]);
+    expectCode(results[0], "INVALID_FIELD");
+    expectCode(results[1], "INVALID_FIELD");
+    expectOk(results[2], o);
+  });
+
+  it("agrees with recoverSigner on randomly corrupted signatures", async () => {
+    const base = Array.from({ length: 8 }, (_, i) => request(200 + i));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            which: fc.integer({ min: 0, max: 7 }),
+            byte: fc.integer({ min: 0, max: 64 }),
+            xor: fc.integer({ min: 0, max: 255 }),
+            compact: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+        async (edits) => {
+          const batch = edits.map((e) => {
+            const b = sigBytes(base[e.which].signature);
+            b[e.byte] ^= e.xor;
+            const signature = e.compact ? hex(b.subarray(0, 64)) : hex(b);
+            return { order: base[e.which].order, signature };
+          });
+          const results = await pool.verify(batch);
+          results.forEach((r, i) => {
+            const check = recoverSigner(hasher.digest(batch[i].order), sigBytes(batch[i].signature));
+            const expected = check.ok && check.signer === batch[i].order.trader;
+            expect(r.ok, JSON.stringify({ r, check })).to.equal(expected);
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("returns each of many concurrent batches in order and correct", async () => {
+    // Every third order is signed by the wrong trader: results must line up index by index.
+    const batches = Array.from({ length: 40 }, (_, b) =>
+      Array.from({ length: 1 + ((b * 37) % 60) }, (_, i) => {
+        const r = request(1_000 * b + i);
+        // request() signs with traders[i % 8] (1000 * b is a multiple of 8); claim another trader.
+        return i % 3 === 2 ? { order: { ...r.order, trader: traders[(i + 1) % traders.length].address }, signature: r.signature } : r;
+      }),
+    );
+    const all = await Promise.all(batches.map((batch) => pool.verify(batch)));
+    all.forEach((results, b) => {
+      expect(results).to.have.length(batches[b].length);
+      results.forEach((r, i) => {
+        const o = batches[b][i].order;
+        if (i % 3 === 2) expectCode(r, "SIGNER_MISMATCH");
+        else expectOk(r, o);
+      });
+    });
+  });
+
+  it("sheds load past maxQueuedOrders instead of queueing without bound", async () => {
+    const small = createVerifierPool({ logger }, { domain: DOMAIN, size: 1, maxQueuedOrders: 10 });
+    try {
+      const error = await rejection(small.verify(Array.from({ length: 11 }, (_, i) => request(i))));
+      expect(error.code).to.equal("VERIFIER_OVERLOADED");
+      expect(error.httpStatus).to.equal(503);
+      expect(await small.verify([request(1)])).to.have.length(1);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("counts verdicts in the metrics registry", async () => {
+    const registry = createRegistry();
+    const p = createVerifierPool({ logger, metrics: registry }, { domain: DOMAIN, size: 1 });
+    try {
+      const bad = request(2);
+      await p.verify([request(1), { order: bad.order, signature: highS(bad.signature) }]);
+      const text = await registry.metrics();
+      expect(text).to.contain('hyperindex_verifier_orders_total{result="ecdsa"} 1');
+      expect(text).to.contain('hyperindex_verifier_orders_total{result="SIGNATURE_HIGH_S"} 1');
+    } finally {
+      await p.close();
+    }
+  });
+
+  describe("worker crashes", () => {
+    let big: VerifyRequest[];
+
+    before(() => {
+      big = Array.from({ length: 2_000 }, (_, i) => request(50_000 + i));
+    });
+
+    it("rejects the in-flight batch of a killed worker with VERIFIER_WORKER_CRASHED, then replaces the worker", async () => {
+      const p = createVerifierPool({ logger }, { domain: DOMAIN, size: 2 });
+      try {
+        await p.ready();
+        const pending = p.verify(big);
+        await new Promise((resolve) => setImmediate(resolve)); // let the pool dispatch
+        expect(p.stats().inFlightBatches).to.be.greaterThan(0);
+        await workersOf(p)[0].terminate();
+        const error = await rejection(pending);
+        expect(error.code).to.equal("VERIFIER_WORKER_CRASHED");
+        expect(error.message).to.contain("were not verified");
+        expect(p.stats().crashes).to.equal(1);
+        // The replacement serves the next batches.
+        const results = await p.verify(big.slice(0, 50));
+        results.forEach((r, i) => expectOk(r, big[i].order));
+        expect(p.stats().workers).to.equal(2);
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("survives an uncaught exception inside a worker the same way", async () => {
+      const p = createVerifierPool({ logger }, { domain: DOMAIN, size: 1 });
+      try {
+        await p.ready();
+        const pending = p.verify(big);
+        await new Promise((resolve) => setImmediate(resolve));
+        // A message the worker does not understand makes it throw; it dies with work queued behind it.
+        workersOf(p)[0].postMessage({ kind: "explode" });
+        const error = await rejection(pending);
+        expect(error.code).to.equal("VERIFIER_WORKER_CRASHED");
+        expect((error.cause as Error).message).to.contain("unexpected message");
+        const results = await p.verify(big.slice(0, 10));
+        results.forEach((r, i) => expectOk(r, big[i].order));
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("does not fail batches that were not on the crashed worker", async () => {
+      const p = createVerifierPool({ logger }, { domain: DOMAIN, size: 2, maxOrdersPerMessage: 1_000 });
+      try {
+        await p.ready();
+        const first = p.verify(big.slice(0, 1_000)); // one message: lands on worker 0
+        await new Promise((resolve) => setImmediate(resolve));
+        const second = p.verify(big.slice(1_000, 2_000)); // the least busy worker: 1
+        await new Promise((resolve) => setImmediate(resolve));
+        await workersOf(p)[0].terminate();
+        const settled = await Promise.allSettled([first, second]);
+        // The two batches went to different workers: exactly one was lost.
+        expect(settled.map((s) => s.status).sort()).to.deep.equal(["fulfilled", "rejected"]);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
+  describe("close", () => {
+    it("completes when the last queued orders are refused before reaching a worker", async () => {
+      const p = createVerifierPool({ logger }, { domain: DOMAIN, size: 1 });
+      const { order: o, signature } = request(1);
+      const pending = p.verify([{ order: { ...o, flags: 256 }, signature }]);
+      await p.close();
+      const [result] = await pending;
+      expectCode(result, "INVALID_FIELD");
+    });
+
+    it("finishes queued work, then stops; later calls reject with VERIFIER_CLOSED", async () => {
+      const p = createVerifierPool({ logger }, { domain: DOMAIN, size: 2 });
+      const batch = Array.from({ length: 2_000 }, (_, i) => request(70_000 + i));
+      const pending = p.verify(batch);
+      const closed = p.close();
+      const results = await pending;
+      results.forEach((r, i) => expectOk(r, batch[i].order));
+      await closed;
+      expect(p.close()).to.equal(closed);
+      const error = await rejection(p.verify([request(1)]));
+      expect(error.code).to.equal("VERIFIER_CLOSED");
+    });
+  });
+});
+
+describe("operator/orders verifier native keccak", () => {
+  it("hashes exactly like the keccak package, on the native sponge", () => {
+    const fast = createKeccak256();
+    expect(fast.implementation).to.equal("native-state");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        const data = Buffer.from(bytes);
+        expect(fast(data).equals(keccak256(data))).to.equal(true);
+      }),
+      { numRuns: 500 },
+    );
+    expect(fast(Buffer.alloc(0)).toString("hex")).to.equal("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  });
+});
