@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -144,9 +145,8 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
         uint256 balance = _balances[msg.sender][token];
         if (balance < amount) revert SettlementInsufficientBalance(msg.sender, token, balance, amount);
         readyAt = uint64(block.timestamp) + _withdrawalDelay;
-        // amount <= balance <= total supply of a real token; a balance above 2^128 cannot be
-        // requested in one go, which is a limit of this struct, not a loss of funds.
-        _withdrawals[msg.sender][token] = WithdrawalRequest(uint128(amount), readyAt);
+        // A request is stored in 128 bits; larger amounts are withdrawn in several requests.
+        _withdrawals[msg.sender][token] = WithdrawalRequest(SafeCast.toUint128(amount), readyAt);
         emit WithdrawalRequested(msg.sender, token, amount, readyAt);
     }
 
@@ -617,9 +617,13 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
                 if or(iszero(eq(baseToken, mload(add(ctx_, 0x60)))), iszero(eq(quoteToken, mload(add(ctx_, 0x80))))) {
                     mstore(add(ctx_, 0x60), baseToken)
                     mstore(add(ctx_, 0x80), quoteToken)
+                    // The run's scale is the base token's; 0 (unlisted) if either token is unlisted.
                     mstore(0x00, baseToken)
                     mstore(0x20, mload(add(ctx_, 0x140)))
-                    mstore(add(ctx_, 0xa0), sload(keccak256(0x00, 0x40)))
+                    let scale := sload(keccak256(0x00, 0x40))
+                    mstore(0x00, quoteToken)
+                    mstore(0x20, mload(add(ctx_, 0x140)))
+                    mstore(add(ctx_, 0xa0), mul(scale, iszero(iszero(sload(keccak256(0x00, 0x40))))))
                     mstore(add(ctx_, 0xc0), feeEntry(ctx_, baseToken))
                     mstore(add(ctx_, 0xe0), feeEntry(ctx_, quoteToken))
                 }

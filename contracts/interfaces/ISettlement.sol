@@ -32,7 +32,7 @@ enum SkipReason {
     PricesDoNotCross, // 11: the taker's limit is worse than the maker's price
     MarketMismatch, // 12: different tokens, same side, or base token equal to quote token
     InexactAmount, // 13: baseAmount x price is not a whole number of quote atoms, or the quote amount is 2^128 or more
-    TokenNotListed, // 14: the base token was never listed, so its decimals are unknown
+    TokenNotListed, // 14: the base or the quote token was never listed
     FlagViolation, // 15: post-only order as taker, IOC order as maker, or unknown flag bits
     OrderOutOfRange // 16: price or amount zero or above 2^128 - 1, or a fee cap above 10,000 bps
 }
@@ -116,7 +116,8 @@ interface ISettlement {
     /// @notice Pulls `amount` of `token` from the caller and credits what arrived to `trader`.
     function depositFor(address trader, address token, uint256 amount) external returns (uint256 credited);
 
-    /// @notice Starts a withdrawal of `amount`; it can be finalized after the withdrawal delay.
+    /// @notice Starts a withdrawal of `amount` (below 2^128); it can be finalized after the
+    /// withdrawal delay. A new request replaces the previous one for that token.
     function requestWithdrawal(address token, uint256 amount) external returns (uint64 readyAt);
 
     /// @notice Pays out a request whose delay has passed: the escape hatch, callable by anyone

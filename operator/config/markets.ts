@@ -157,7 +157,7 @@ export const marketListSchema = z
     });
   });
 
-function isComplete(m: Record<keyof MarketSettings, unknown>): m is MarketSettings {
+function isComplete(m: { [K in keyof MarketSettings]?: unknown }): m is MarketSettings {
   return (
     typeof m.id === "number" &&
     typeof m.symbol === "string" &&

@@ -239,26 +239,36 @@ describe("Settlement fills", function () {
       expect(after.feeQuote).to.equal(2_000n * QUOTE_UNIT);
     });
 
-    it("emits Filled with both order hashes, the amounts and each side's fee", async function () {
+    it("emits Filled with both order hashes, the fill word as sent and the quote amount", async function () {
       const ctx = await loadFixture(fillsFixture);
       const b = new BatchBuilder(ctx.fx, 77n);
       const m = b.signed(ctx.maker, { isBuy: false });
       const t = b.signed(ctx.taker, { isBuy: true });
       b.fill(m, t, ONE_BASE / 4n, 5, 20);
       const quote = 500n * QUOTE_UNIT;
-      await expect(ctx.fx.settlement.connect(ctx.fx.operator).settleBatch(1n, b.orders, b.signatures, b.fills))
-        .to.emit(ctx.fx.settlement, "Filled")
-        .withArgs(
-          77n,
-          ctx.fx.hasher.hash(b.orders[m]),
-          ctx.fx.hasher.hash(b.orders[t]),
-          ONE_BASE / 4n,
-          quote,
-          (quote * 5n) / BPS,
-          (ONE_BASE / 4n) * 20n / BPS,
-        )
-        .and.to.emit(ctx.fx.settlement, "BatchSettled")
-        .withArgs(1n, 1n, 1n);
+      const makerFee = (quote * 5n) / BPS;
+      const takerFee = ((ONE_BASE / 4n) * 20n) / BPS;
+      const outcome = await b.settle();
+      expect(outcome.filled).to.deep.equal([
+        {
+          fillId: 77n,
+          makerHash: ctx.fx.hasher.hash(b.orders[m]),
+          takerHash: ctx.fx.hasher.hash(b.orders[t]),
+          baseAmount: ONE_BASE / 4n,
+          quoteAmount: quote,
+          makerFeeBps: 5,
+          takerFeeBps: 20,
+          makerFee,
+          takerFee,
+        },
+      ]);
+      expect([outcome.batchId, outcome.fillCount, outcome.settled]).to.deep.equal([1n, 1n, 1n]);
+      // The fees the event describes are the fees that moved.
+      const after = await balances(ctx);
+      expect(after.feeQuote).to.equal(makerFee);
+      expect(after.feeBase).to.equal(takerFee);
+      expect(after.makerQuote).to.equal(START_QUOTE + quote - makerFee);
+      expect(after.takerBase).to.equal(START_BASE + ONE_BASE / 4n - takerFee);
     });
 
     it("credits the fee recipient the exact sum of fees of fills interleaved across markets in one batch", async function () {
@@ -298,6 +308,32 @@ describe("Settlement fills", function () {
       expect(sumFromEvents).to.equal(expectedFees.quote);
       for (const token of [fx.baseAddress, fx.quoteAddress, base6.address]) {
         const all = [ctx.maker.address, ctx.taker.address, ctx.other.address, fee];
+        const sum = (await fx.settlement.balancesOf(all, all.map(() => token))).reduce((s, v) => s + v, 0n);
+        expect(sum).to.equal(await fx.settlement.totalBalance(token));
+      }
+    });
+
+    it("credits fees exactly when the fee recipient itself trades in the same batch", async function () {
+      const ctx = await loadFixture(fillsFixture);
+      const { fx } = ctx;
+      // The maker becomes the fee recipient, then trades twice (fees on both sides of it).
+      await fx.settlement.connect(fx.admin).setFeeRecipient(ctx.maker.address);
+      const b = new BatchBuilder(fx);
+      b.fill(b.signed(ctx.maker, { isBuy: false }), b.signed(ctx.taker, { isBuy: true }), ONE_BASE, 10, 30);
+      b.fill(b.signed(ctx.other, { isBuy: false }), b.signed(ctx.maker, { isBuy: true }), ONE_BASE, 10, 30);
+      const outcome = await b.settle();
+      expect(outcome.settled).to.equal(2n);
+      const quote = 2_000n * QUOTE_UNIT;
+      const quoteFee = (quote * 10n) / BPS; // the two makers' fees, in quote
+      const baseFee = (ONE_BASE * 30n) / BPS; // the two takers' fees, in base
+      // maker: sold 1 base (+quote - its maker fee), bought 1 base (-quote, +base - its taker fee),
+      // and received every fee of the batch as fee recipient.
+      expect(await vaultBalance(fx, ctx.maker.address, fx.baseAddress)).to.equal(START_BASE - baseFee + 2n * baseFee);
+      expect(await vaultBalance(fx, ctx.maker.address, fx.quoteAddress)).to.equal(START_QUOTE - quoteFee + 2n * quoteFee);
+      expect(await vaultBalance(fx, ctx.taker.address, fx.baseAddress)).to.equal(START_BASE + ONE_BASE - baseFee);
+      expect(await vaultBalance(fx, ctx.other.address, fx.quoteAddress)).to.equal(START_QUOTE + quote - quoteFee);
+      for (const token of [fx.baseAddress, fx.quoteAddress]) {
+        const all = [ctx.maker.address, ctx.taker.address, ctx.other.address, fx.feeRecipient.address];
         const sum = (await fx.settlement.balancesOf(all, all.map(() => token))).reduce((s, v) => s + v, 0n);
         expect(sum).to.equal(await fx.settlement.totalBalance(token));
       }

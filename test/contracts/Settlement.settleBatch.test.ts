@@ -13,16 +13,18 @@ import {
   deploySettlementFixture,
   fundTraders,
   makeFill,
+  compareForSettlement,
   makeTraders,
   sendSettleBatch,
   settle,
   signedOrder,
   traderSigner,
   vaultBalance,
+  type FillArgs,
   type SettlementFixture,
   type Trader,
 } from "../helpers/settlementFixture";
-import { OrderFlags, UINT128_MAX, type Address, type Order } from "../../operator/orders";
+import { OrderFlags, UINT128_MAX, type Address, type Hex, type Order } from "../../operator/orders";
 
 const QUOTE_UNIT = 10n ** 6n;
 const HALF = ONE_BASE / 2n;
@@ -103,6 +105,24 @@ async function expectSettled(ctx: Ctx, ...args: Parameters<typeof settlePair> ex
   const { outcome } = await settlePair(ctx, ...args);
   expect(outcome.skipped).to.deep.equal([]);
   expect(outcome.settled).to.equal(1n);
+}
+
+/**
+ * settleBatch takes orders sorted by trader, then strictly increasing nonce: the same order
+ * twice (or two orders sharing a nonce) must revert the whole batch with
+ * SettlementOrdersNotSorted at the second one's sorted position, and move nothing.
+ */
+async function expectDuplicateRefused(ctx: Ctx, orders: Order[], signatures: Hex[], fills: FillArgs[]) {
+  const sorted = [...orders].sort(compareForSettlement);
+  const index = sorted.findIndex((o, i) => i > 0 && compareForSettlement(sorted[i - 1], o) === 0);
+  expect(index).to.be.greaterThan(0);
+  const before = await snapshot(ctx);
+  const batchId = await ctx.fx.settlement.nextBatchId();
+  await expect(sendSettleBatch(ctx.fx, batchId, orders, signatures, fills))
+    .to.be.revertedWithCustomError(ctx.fx.settlement, "SettlementOrdersNotSorted")
+    .withArgs(BigInt(index));
+  expect(await snapshot(ctx)).to.deep.equal(before);
+  expect(await ctx.fx.settlement.nextBatchId()).to.equal(batchId);
 }
 
 describe("Settlement.settleBatch", function () {
@@ -266,6 +286,33 @@ describe("Settlement.settleBatch", function () {
       }
     });
 
+    it("skips an order whose signed fee cap is above 10,000 bps (OrderOutOfRange), whatever the fill charges", async function () {
+      const ctx = await loadFixture(batchFixture);
+      await expectSkipped(ctx, SkipReason.OrderOutOfRange, { maxMakerFeeBps: 10_001 });
+      await expectSkipped(ctx, SkipReason.OrderOutOfRange, {}, { maxTakerFeeBps: 65_535 });
+      await expectSkipped(ctx, SkipReason.OrderOutOfRange, { maxTakerFeeBps: 10_001 }); // even the cap of the other role
+      await expectSettled(ctx, { maxMakerFeeBps: 10_000, maxTakerFeeBps: 10_000 }, { maxMakerFeeBps: 10_000, maxTakerFeeBps: 10_000 });
+    });
+
+    it("skips a fill whose quote amount is 2^128 or more (InexactAmount), and settles one just below", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      // A 0-decimal base token: price x base amount is the quote amount itself.
+      const lot = await (await hre.ethers.getContractFactory("MockERC20")).deploy("Lot", "LOT", 0);
+      const lotAddress = (await lot.getAddress()).toLowerCase() as Address;
+      await fx.settlement.connect(fx.admin).listToken(lotAddress);
+      await lot.mint(fx.funder.address, 2n ** 64n);
+      await lot.connect(fx.funder).approve(fx.settlementAddress, 2n ** 64n);
+      await fx.settlement.connect(fx.funder).depositFor(ctx.maker.address, lotAddress, 2n ** 64n);
+      await fundTraders(fx, [ctx.taker.address], 0n, 2n ** 128n);
+      const market = { baseToken: lotAddress, price: 2n ** 64n, amount: 2n ** 64n };
+      await expectSkipped(ctx, SkipReason.InexactAmount, market, market, 2n ** 64n); // quote = 2^128
+      const { outcome } = await settlePair(ctx, market, market, 2n ** 64n - 1n); // quote = 2^128 - 2^64
+      expect(outcome.skipped).to.deep.equal([]);
+      expect(outcome.filled[0].quoteAmount).to.equal(2n ** 128n - 2n ** 64n);
+      expect(await vaultBalance(fx, ctx.maker.address, fx.quoteAddress)).to.equal(START_QUOTE + 2n ** 128n - 2n ** 64n);
+    });
+
     it("skips a fill whose prices do not cross, against a resting sell and against a resting buy (PricesDoNotCross)", async function () {
       const ctx = await loadFixture(batchFixture);
       await expectSkipped(ctx, SkipReason.PricesDoNotCross, { isBuy: false, price: DEFAULT_PRICE }, { price: DEFAULT_PRICE - 1n });
@@ -303,7 +350,7 @@ describe("Settlement.settleBatch", function () {
       batch.fill(7, t, HALF);
       batch.fill(m, m, HALF);
       batch.fill(m, t, 0n);
-      batch.fill(2 ** 32 - 1, t, HALF);
+      batch.fill(65_535, t, HALF);
       batch.fill(m, t, HALF);
       const outcome = await batch.settle();
       expect(outcome.skipped).to.deep.equal(
@@ -320,16 +367,13 @@ describe("Settlement.settleBatch", function () {
       await expectSkipped(ctx, SkipReason.TokenNotListed, market, market);
     });
 
-    it("skips a fill whose quote token was never listed, since nobody can hold it", async function () {
+    it("skips a fill whose quote token was never listed (TokenNotListed)", async function () {
       const ctx = await loadFixture(batchFixture);
       const market = { quoteToken: ctx.unlistedAddress };
       const before = await snapshot(ctx);
       const { outcome } = await settlePair(ctx, market, market);
       expect(outcome.filled).to.deep.equal([]);
-      // ISettlement documents TokenNotListed for the base token only; an unlisted quote token
-      // shows up as the buyer (here the taker) holding none of it.
-      expect(outcome.skipped).to.have.length(1);
-      expect([SkipReason.TokenNotListed, SkipReason.TakerUnfunded]).to.include(outcome.skipped[0].reason);
+      expect(outcome.skipped.map((s) => s.reason)).to.deep.equal([SkipReason.TokenNotListed]);
       expect(await snapshot(ctx)).to.deep.equal(before);
     });
 
@@ -418,6 +462,34 @@ describe("Settlement.settleBatch", function () {
       expect(await vaultBalance(fx, ctx.maker.address, fx.baseAddress)).to.equal(START_BASE - ONE_BASE);
     });
 
+    it("accumulates an order's filled amount over several batches, each taking it with an empty signature", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      const maker = signedOrder(fx, ctx.maker, { isBuy: false, amount: ONE_BASE });
+      const makerHash = fx.hasher.hash(maker.order);
+      const tenth = ONE_BASE / 10n;
+      let filled = 0n;
+      for (const [i, tenths] of [2n, 3n, 4n].entries()) {
+        const taker = signedOrder(fx, ctx.taker, { isBuy: true });
+        const outcome = await settle(fx, [maker.order, taker.order], [i === 0 ? maker.signature : "0x", taker.signature], [
+          makeFill(BigInt(i + 1), 0, 1, tenths * tenth),
+        ]);
+        expect(outcome.skipped).to.deep.equal([]);
+        filled += tenths * tenth;
+        expect(await fx.settlement.filledAmount(makerHash)).to.equal(filled);
+      }
+      // 9 tenths filled: 2 more tenths overfill, 1 more completes it.
+      const taker = signedOrder(fx, ctx.taker, { isBuy: true });
+      const over = await settle(fx, [maker.order, taker.order], ["0x", taker.signature], [
+        makeFill(4n, 0, 1, 2n * tenth),
+        makeFill(5n, 0, 1, tenth),
+      ]);
+      expect(over.skipped).to.deep.equal([{ fillId: 4n, reason: SkipReason.Overfilled }]);
+      expect(over.filled.map((f) => f.fillId)).to.deep.equal([5n]);
+      expect(await fx.settlement.filledAmount(makerHash)).to.equal(0n);
+      expect(await fx.settlement.isNonceSpent(ctx.maker.address, maker.order.nonce)).to.equal(true);
+    });
+
     it("skips a fill whose selling maker lacks the base (MakerUnfunded)", async function () {
       const ctx = await loadFixture(batchFixture);
       await expectSkipped(ctx, SkipReason.MakerUnfunded, { isBuy: false }, {}, HALF, [0, 0], [ctx.poor, ctx.taker]);
@@ -463,6 +535,29 @@ describe("Settlement.settleBatch", function () {
       expect(await vaultBalance(ctx.fx, ctx.poor.address, ctx.fx.quoteAddress)).to.equal(0n);
     });
 
+    it("does not let one trader's orders in two markets spend the same quote balance twice in one batch", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      // poor holds exactly 2,000 quote: enough for 1 base, or for 1 THIRD at 2,000, not both.
+      await fundTraders(fx, [ctx.poor.address], 0n, 2_000n * QUOTE_UNIT);
+      const third = { baseToken: ctx.thirdAddress };
+      const batch = new BatchBuilder(fx);
+      const buyBase = batch.signed(ctx.poor, { isBuy: true });
+      const buyThird = batch.signed(ctx.poor, { ...third, isBuy: true });
+      batch.fill(batch.signed(ctx.maker, { isBuy: false }), buyBase, ONE_BASE);
+      batch.fill(batch.signed(ctx.other, { ...third, isBuy: false }), buyThird, ONE_BASE);
+      batch.fill(batch.signed(ctx.maker, { ...third, isBuy: false }), buyThird, ATOM);
+      const outcome = await batch.settle();
+      expect(outcome.filled.map((f) => f.fillId)).to.deep.equal([1n]);
+      expect(outcome.skipped).to.deep.equal([
+        { fillId: 2n, reason: SkipReason.TakerUnfunded },
+        { fillId: 3n, reason: SkipReason.TakerUnfunded },
+      ]);
+      expect(await vaultBalance(fx, ctx.poor.address, fx.quoteAddress)).to.equal(0n);
+      expect(await vaultBalance(fx, ctx.poor.address, fx.baseAddress)).to.equal(ONE_BASE);
+      expect(await vaultBalance(fx, ctx.poor.address, ctx.thirdAddress)).to.equal(0n);
+    });
+
     it("does not let two fills of one batch spend the same balance twice", async function () {
       const ctx = await loadFixture(batchFixture);
       await fundTraders(ctx.fx, [ctx.poor.address], ONE_BASE, 0n);
@@ -477,38 +572,49 @@ describe("Settlement.settleBatch", function () {
       expect(await vaultBalance(ctx.fx, ctx.poor.address, ctx.fx.baseAddress)).to.equal(0n);
     });
 
-    it("skips the second copy of an order that appears twice in the orders array (FillMalformed), so it cannot fill twice", async function () {
+    it("reverts a batch that lists the same order twice (SettlementOrdersNotSorted at the second copy), moving nothing", async function () {
       const ctx = await loadFixture(batchFixture);
       const maker = signedOrder(ctx.fx, ctx.maker, { isBuy: false, amount: ONE_BASE });
       const taker = signedOrder(ctx.fx, ctx.taker, { isBuy: true, amount: 3n * ONE_BASE });
-      const orders = [maker.order, taker.order, maker.order];
-      const signatures = [maker.signature, taker.signature, maker.signature];
-      const outcome = await settle(ctx.fx, orders, signatures, [
-        makeFill(1n, 2, 1, ONE_BASE),
+      // Were the copy accepted, fills 1 and 2 would sell the maker's 1 base twice.
+      await expectDuplicateRefused(
+        ctx,
+        [maker.order, taker.order, maker.order],
+        [maker.signature, taker.signature, maker.signature],
+        [makeFill(1n, 2, 1, ONE_BASE), makeFill(2n, 0, 1, ONE_BASE)],
+      );
+      // Listed once, the same fills settle one and find the order full on the other.
+      const outcome = await settle(ctx.fx, [maker.order, taker.order], [maker.signature, taker.signature], [
+        makeFill(1n, 0, 1, ONE_BASE),
         makeFill(2n, 0, 1, ONE_BASE),
-        makeFill(3n, 2, 1, ATOM),
       ]);
       expect(outcome.filled.map((f) => f.fillId)).to.deep.equal([1n]);
-      expect(outcome.skipped).to.deep.equal([
-        { fillId: 2n, reason: SkipReason.FillMalformed },
-        { fillId: 3n, reason: SkipReason.Overfilled },
-      ]);
+      expect(outcome.skipped).to.deep.equal([{ fillId: 2n, reason: SkipReason.Overfilled }]);
       expect(await vaultBalance(ctx.fx, ctx.maker.address, ctx.fx.baseAddress)).to.equal(START_BASE - ONE_BASE);
-      // The next batch may carry the order again (it is then spent).
-      const next = await settle(ctx.fx, [maker.order, taker.order], ["0x", "0x"], [makeFill(4n, 0, 1, ATOM)]);
-      expect(next.skipped).to.deep.equal([{ fillId: 4n, reason: SkipReason.OrderCancelled }]);
     });
 
-    it("lets a partially filled order appear in a later batch once, and skips a second copy there too", async function () {
+    it("reverts a later batch that lists a partially filled order twice, and keeps its filled amount", async function () {
       const ctx = await loadFixture(batchFixture);
       const { maker } = await settlePair(ctx, { amount: ONE_BASE }, { amount: ONE_BASE }, HALF);
       const taker = signedOrder(ctx.fx, ctx.taker, { isBuy: true, amount: ONE_BASE });
-      const outcome = await settle(ctx.fx, [maker, taker.order, maker], ["0x", taker.signature, "0x"], [
-        makeFill(1n, 0, 1, HALF / 2n),
-        makeFill(2n, 2, 1, HALF / 2n),
+      await expectDuplicateRefused(ctx, [maker, taker.order, maker], ["0x", taker.signature, "0x"], [
+        makeFill(1n, 0, 1, HALF),
+        makeFill(2n, 2, 1, HALF),
       ]);
-      expect(outcome.skipped).to.deep.equal([{ fillId: 2n, reason: SkipReason.FillMalformed }]);
-      expect(await ctx.fx.settlement.filledAmount(ctx.fx.hasher.hash(maker))).to.equal(HALF + HALF / 2n);
+      expect(await ctx.fx.settlement.filledAmount(ctx.fx.hasher.hash(maker))).to.equal(HALF);
+    });
+
+    it("reverts a batch with two different orders of one trader under the same nonce (SettlementOrdersNotSorted)", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const first = signedOrder(ctx.fx, ctx.maker, { isBuy: false });
+      const second = signedOrder(ctx.fx, ctx.maker, { isBuy: false, nonce: first.order.nonce, price: DEFAULT_PRICE - QUOTE_UNIT });
+      const taker = signedOrder(ctx.fx, ctx.taker, { isBuy: true, amount: 2n * ONE_BASE });
+      await expectDuplicateRefused(
+        ctx,
+        [first.order, second.order, taker.order],
+        [first.signature, second.signature, taker.signature],
+        [makeFill(1n, 0, 2, HALF), makeFill(2n, 1, 2, HALF)],
+      );
     });
   });
 
@@ -590,10 +696,41 @@ describe("Settlement.settleBatch", function () {
     it("reverts a batch whose orders and signatures differ in length (SettlementLengthMismatch)", async function () {
       const ctx = await loadFixture(batchFixture);
       const m = signedOrder(ctx.fx, ctx.maker, { isBuy: false });
-      await expect(sendSettleBatch(ctx.fx, 1n, [m.order, m.order], [m.signature], []))
+      const t = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
+      await expect(sendSettleBatch(ctx.fx, 1n, [m.order, t.order], [m.signature], []))
         .to.be.revertedWithCustomError(ctx.fx.settlement, "SettlementLengthMismatch")
         .withArgs(2n, 1n);
+      await expect(sendSettleBatch(ctx.fx, 1n, [m.order], [m.signature, t.signature], []))
+        .to.be.revertedWithCustomError(ctx.fx.settlement, "SettlementLengthMismatch")
+        .withArgs(1n, 2n);
       expect(await ctx.fx.settlement.nextBatchId()).to.equal(1n);
+    });
+
+    it("reverts a batch whose orders are not sorted by trader, then strictly by nonce (SettlementOrdersNotSorted)", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const b = new BatchBuilder(ctx.fx);
+      const first = b.signed(ctx.maker, { isBuy: false });
+      const second = b.signed(ctx.maker, { isBuy: false }); // same trader, higher nonce
+      const buyer = b.signed(ctx.taker, { isBuy: true, amount: 2n * ONE_BASE });
+      b.fill(first, buyer, HALF);
+      b.fill(second, buyer, HALF);
+      const sorted = [...b.orders].sort(compareForSettlement);
+      const position = (i: number) => sorted.indexOf(b.orders[i]);
+      // Swap the two orders of the same trader: nonces go down.
+      const swapped = [...sorted];
+      [swapped[position(first)], swapped[position(second)]] = [swapped[position(second)], swapped[position(first)]];
+      const signatures = swapped.map((o) => b.signatures[b.orders.indexOf(o)]);
+      const fills = [makeFill(1n, swapped.indexOf(b.orders[first]), swapped.indexOf(b.orders[buyer]), HALF)];
+      await expect(sendSettleBatch(ctx.fx, 1n, swapped, signatures, fills, { keepOrder: true }))
+        .to.be.revertedWithCustomError(ctx.fx.settlement, "SettlementOrdersNotSorted")
+        .withArgs(BigInt(Math.max(position(first), position(second))));
+      // Traders out of order.
+      const reversed = [...sorted].reverse();
+      await expect(
+        sendSettleBatch(ctx.fx, 1n, reversed, reversed.map((o) => b.signatures[b.orders.indexOf(o)]), [], { keepOrder: true }),
+      ).to.be.revertedWithCustomError(ctx.fx.settlement, "SettlementOrdersNotSorted");
+      // Sorted, the same batch settles.
+      expect((await b.settle({ batchId: 1n })).settled).to.equal(2n);
     });
   });
 });

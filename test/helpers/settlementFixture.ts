@@ -5,7 +5,7 @@
  */
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { BaseContract, ContractTransactionResponse } from "ethers";
+import type { ContractTransactionResponse } from "ethers";
 import type { MockERC20, Settlement } from "../../typechain-types";
 import {
   OrderFlags,
@@ -191,13 +191,19 @@ export type SkipReasonCode = (typeof SkipReason)[keyof typeof SkipReason];
 /** secp256k1 group order: s and n - s are the two ECDSA signatures of one (r, digest). */
 export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
-/** A Filled event, decoded. */
+/**
+ * A Filled event, decoded: the order hashes, the packed fill word's fields and quoteAmount.
+ * The event carries fee bps, not fee amounts: makerFee / takerFee are floor(received x bps /
+ * 10,000) as ISettlement documents, computed here (balances are what tests check them by).
+ */
 export interface FilledEvent {
   fillId: bigint;
   makerHash: Hex;
   takerHash: Hex;
   baseAmount: bigint;
   quoteAmount: bigint;
+  makerFeeBps: number;
+  takerFeeBps: number;
   makerFee: bigint;
   takerFee: bigint;
 }
@@ -234,23 +240,15 @@ export function makeFill(
 // ------------------------------------------------------------------ settleBatch calldata
 //
 // Tests describe a batch logically: orders in any order, fills pointing at them by index
-// (FillArgs). These helpers encode it for whichever settleBatch the compiled Settlement has:
-//  - fills as Fill structs, orders as given; or
-//  - fills packed one per uint256 word (fillId << 192 | makerIndex << 176 | takerIndex << 160
-//    | baseAmount << 32 | makerFeeBps << 16 | takerFeeBps), orders sorted by (trader, nonce)
-//    with the fill indices remapped.
-// and decode either shape of the Filled event into the same FilledEvent.
+// (FillArgs). settleBatch takes the orders sorted by (trader, nonce) and each fill packed in
+// one uint256 word (layout in ISettlement):
+//   fillId << 192 | makerIndex << 176 | takerIndex << 160 | baseAmount << 32 | makerFeeBps << 16 | takerFeeBps
+// These helpers sort, remap the indices and pack, independently of operator/settlement (whose
+// encoder is tested on its own), and decode the Filled event back.
 
 const UINT128 = (1n << 128n) - 1n;
 
-/** True when the compiled settleBatch takes packed uint256 fills (and sorted orders). */
-export function usesPackedFills(fx: SettlementFixture): boolean {
-  const fragment = fx.settlement.interface.getFunction("settleBatch");
-  if (fragment === null) throw new Error("Settlement has no settleBatch");
-  return fragment.inputs[3].type === "uint256[]";
-}
-
-/** One fill as a packed word (the layout above). Range-checked: a test never packs garbage by accident. */
+/** One fill as a packed word. Range-checked: a test never packs garbage by accident. */
 export function packFillWord(fill: FillArgs): bigint {
   const fits = (v: bigint, bits: bigint) => v >= 0n && v >> bits === 0n;
   if (
@@ -282,26 +280,25 @@ export function compareForSettlement(a: Order, b: Order): number {
 }
 
 /**
- * The (orders, signatures, fills) arguments of settleBatch for the compiled interface. With
- * packed fills, orders are stably sorted (equal orders stay adjacent: the contract, not the
- * helper, must refuse them) and in-range fill indices remapped; `keepOrder` sends them as given.
+ * The (orders, signatures, fills) arguments of settleBatch: orders stably sorted (two equal
+ * orders stay adjacent: the contract, not the helper, must refuse them), in-range fill indices
+ * remapped, fills packed. `keepOrder` sends the orders as given; mismatched arrays go as given.
  */
 export function encodeSettleArgs(
-  fx: SettlementFixture,
   orders: readonly Order[],
   signatures: readonly Hex[],
   fills: readonly FillArgs[],
   options: { keepOrder?: boolean } = {},
-): [Order[], Hex[], FillArgs[] | bigint[]] {
-  if (!usesPackedFills(fx)) return [orders.map(toSolidityOrder), [...signatures], [...fills]];
+): [Order[], Hex[], bigint[]] {
   const positions = orders.map((_, i) => i);
-  if (!options.keepOrder) positions.sort((i, j) => compareForSettlement(orders[i], orders[j]) || i - j);
+  const sortable = !options.keepOrder && orders.length === signatures.length;
+  if (sortable) positions.sort((i, j) => compareForSettlement(orders[i], orders[j]) || i - j);
   const newIndex = new Array<number>(orders.length);
   positions.forEach((old, now) => (newIndex[old] = now));
   const remap = (i: number) => (i < orders.length ? newIndex[i] : i);
   return [
     positions.map((i) => toSolidityOrder(orders[i])),
-    positions.map((i) => signatures[i]),
+    sortable ? positions.map((i) => signatures[i]) : [...signatures],
     fills.map((f) => packFillWord({ ...f, makerIndex: remap(f.makerIndex), takerIndex: remap(f.takerIndex) })),
   ];
 }
@@ -315,8 +312,9 @@ export function sendSettleBatch(
   fills: readonly FillArgs[],
   options: { sender?: HardhatEthersSigner; keepOrder?: boolean } = {},
 ): Promise<ContractTransactionResponse> {
-  const method = (fx.settlement.connect(options.sender ?? fx.operator) as unknown as BaseContract).getFunction("settleBatch");
-  return method(batchId, ...encodeSettleArgs(fx, orders, signatures, fills, options)) as Promise<ContractTransactionResponse>;
+  return fx.settlement
+    .connect(options.sender ?? fx.operator)
+    .settleBatch(batchId, ...encodeSettleArgs(orders, signatures, fills, options));
 }
 
 /** The same call as sendSettleBatch, simulated (eth_call) from the operator. */
@@ -326,16 +324,13 @@ export function simulateSettleBatch(
   orders: readonly Order[],
   signatures: readonly Hex[],
   fills: readonly FillArgs[],
-): Promise<unknown> {
-  const method = (fx.settlement.connect(fx.operator) as unknown as BaseContract).getFunction("settleBatch");
-  return method.staticCall(batchId, ...encodeSettleArgs(fx, orders, signatures, fills));
+): Promise<bigint> {
+  return fx.settlement.connect(fx.operator).settleBatch.staticCall(batchId, ...encodeSettleArgs(orders, signatures, fills));
 }
 
 /**
  * Sends settleBatch (from the operator, with the next batch id unless told otherwise), waits
  * for the receipt and decodes its Filled / FillSkipped / BatchSettled events in log order.
- * With the packed Filled event (no fee fields), each side's fee is floor(received x bps /
- * 10,000) from the fill word's bps, as ISettlement documents; balances are what tests check.
  */
 export async function settle(
   fx: SettlementFixture,
@@ -358,34 +353,24 @@ export async function settle(
       const makerHash = (parsed.args.makerHash as string).toLowerCase() as Hex;
       const takerHash = (parsed.args.takerHash as string).toLowerCase() as Hex;
       const quoteAmount = parsed.args.quoteAmount as bigint;
-      if (parsed.fragment.inputs.some((input) => input.name === "fill")) {
-        const word = parsed.args.fill as bigint;
-        const baseAmount = (word >> 32n) & UINT128;
-        const makerBps = (word >> 16n) & 0xffffn;
-        const takerBps = word & 0xffffn;
-        const maker = byHash.get(makerHash);
-        if (maker === undefined) throw new Error(`Filled names a maker order not in the batch: ${makerHash}`);
-        const [makerReceives, takerReceives] = maker.isBuy ? [baseAmount, quoteAmount] : [quoteAmount, baseAmount];
-        outcome.filled.push({
-          fillId: word >> 192n,
-          makerHash,
-          takerHash,
-          baseAmount,
-          quoteAmount,
-          makerFee: (makerReceives * makerBps) / 10_000n,
-          takerFee: (takerReceives * takerBps) / 10_000n,
-        });
-      } else {
-        outcome.filled.push({
-          fillId: parsed.args.fillId as bigint,
-          makerHash,
-          takerHash,
-          baseAmount: parsed.args.baseAmount as bigint,
-          quoteAmount,
-          makerFee: parsed.args.makerFee as bigint,
-          takerFee: parsed.args.takerFee as bigint,
-        });
-      }
+      const word = parsed.args.getValue("fill") as bigint; // not `.fill`: a Result is an Array
+      const baseAmount = (word >> 32n) & UINT128;
+      const makerFeeBps = Number((word >> 16n) & 0xffffn);
+      const takerFeeBps = Number(word & 0xffffn);
+      const maker = byHash.get(makerHash);
+      if (maker === undefined) throw new Error(`Filled names a maker order not in the batch: ${makerHash}`);
+      const [makerReceives, takerReceives] = maker.isBuy ? [baseAmount, quoteAmount] : [quoteAmount, baseAmount];
+      outcome.filled.push({
+        fillId: word >> 192n,
+        makerHash,
+        takerHash,
+        baseAmount,
+        quoteAmount,
+        makerFeeBps,
+        takerFeeBps,
+        makerFee: (makerReceives * BigInt(makerFeeBps)) / 10_000n,
+        takerFee: (takerReceives * BigInt(takerFeeBps)) / 10_000n,
+      });
     } else if (parsed.name === "FillSkipped") {
       if ((parsed.args.batchId as bigint) !== batchId) throw new Error("FillSkipped carries another batch id");
       outcome.skipped.push({ fillId: parsed.args.fillId as bigint, reason: Number(parsed.args.reason) });

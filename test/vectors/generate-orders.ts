@@ -174,4 +174,5 @@ function main(): void {
   console.log(`wrote ${out.vectors.length} vectors to ${file}`);
 }
 
-main();
+// Only when run directly: `hardhat test` loads every file under test/, and must not rewrite the vectors.
+if (require.main === module) main();

@@ -71,6 +71,7 @@ const IS_VALID_SIGNATURE_ABI = [
   },
 ] as const;
 
+/** Internal sentinel of withTimeout; mapped to ERC1271_TIMEOUT, never escapes this module. */
 class Erc1271Timeout extends Error {}
 
 export function createErc1271Checker(
@@ -143,8 +144,22 @@ function callFailure(logger: Logger, wallet: Address, timeoutMs: number, error: 
   if (isExecutionFailure(error)) {
     return { ok: false, code: "ERC1271_REVERTED", message: `wallet ${wallet} reverted in isValidSignature` };
   }
-  logger.warn({ wallet, err: error }, "EIP-1271 call failed at the RPC");
+  logger.warn({ wallet, error: describeRpcError(error) }, "EIP-1271 call failed at the RPC");
   return { ok: false, code: "ERC1271_UNAVAILABLE", message: `could not call wallet ${wallet}: the RPC failed` };
+}
+
+/**
+ * What may be logged of an RPC error: its name and viem's short message. Not the full
+ * message nor the error object: those carry the request URL, and RPC providers put API keys
+ * in URL paths (viem strips only user:password).
+ */
+export function describeRpcError(error: unknown): { name: string; reason: string } {
+  if (typeof error !== "object" || error === null) return { name: typeof error, reason: "non-error thrown" };
+  const e = error as { name?: unknown; shortMessage?: unknown };
+  return {
+    name: typeof e.name === "string" ? e.name : "Error",
+    reason: typeof e.shortMessage === "string" ? e.shortMessage : "(not shown: may contain the RPC URL)",
+  };
 }
 
 /**

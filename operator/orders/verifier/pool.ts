@@ -14,70 +14,30 @@
  * close() stops intake, lets queued work finish, then stops the workers.
  */
 import os from "node:os";
-import path from "node:path";
-import { Worker } from "node:worker_threads";
-import { componentLogger, type Logger } from "../../log";
-import { Counter, Gauge, type Registry } from "../../metrics";
-import { VerifierError, type OrderErrorCode } from "../errors";
-import type { Address, Hex, Order, OrderDomain } from "../types";
-import { codeLookupFailure, createErc1271Checker, type Erc1271Checker, type Erc1271Client } from "./erc1271";
-import { EcdsaStatus, RESULT_BYTES, allocRecords, writeRecord, type VerifyMessage, type WorkerMessage } from "./records";
-import type { VerifierWorkerData } from "./worker";
+import type { Worker } from "node:worker_threads";
+import { componentLogger } from "../../log";
+import { VerifierError } from "../errors";
+import type { Address, Hex } from "../types";
+import { codeLookupFailure, createErc1271Checker, describeRpcError, type Erc1271Checker } from "./erc1271";
+import { createVerifierMetrics } from "./metrics";
+import {
+  EcdsaStatus,
+  RESULT_BYTES,
+  allocRecords,
+  writeRecord,
+  type VerifierWorkerData,
+  type VerifyMessage,
+  type WorkerMessage,
+} from "./records";
+import { spawnWorker } from "./spawn";
+import type { VerifierPool, VerifierPoolDeps, VerifierPoolParams, VerifyRequest, VerifyResult } from "./types";
+import { ecdsaFailure } from "./verdicts";
 
-export interface VerifyRequest {
-  order: Order;
-  /** 0x-prefixed hex, as decoded by ../codec. */
-  signature: Hex;
-}
-
-export type VerifyResult =
-  | { ok: true; orderHash: Hex; scheme: "ecdsa" | "erc1271" }
-  | { ok: false; code: OrderErrorCode; message: string; orderHash?: Hex };
-
-export interface VerifierPoolDeps {
-  logger: Logger;
-  /** Reads the chain for EIP-1271 wallets; without it only ECDSA signatures can verify. */
-  chain?: Erc1271Client;
-  metrics?: Registry;
-}
-
-export interface VerifierPoolParams {
-  domain: OrderDomain;
-  /** Worker threads; default os.availableParallelism(). */
-  size?: number;
-  /** Bound on each EIP-1271 RPC request. Default 2,000 ms. */
-  erc1271TimeoutMs?: number;
-  /** Most EIP-1271 RPC requests in flight at once. Default 8. */
-  erc1271Concurrency?: number;
-  /** verify() rejects with VERIFIER_OVERLOADED past this many queued orders. Default 100,000. */
-  maxQueuedOrders?: number;
-  /** Largest batch sent to a worker in one message. Default 512. */
-  maxOrdersPerMessage?: number;
-}
-
-export interface VerifierPoolStats {
-  workers: number;
-  readyWorkers: number;
-  queuedOrders: number;
-  inFlightBatches: number;
-  pendingErc1271: number;
-  crashes: number;
-}
-
-export interface VerifierPool {
-  readonly size: number;
-  /** Resolves once every worker has started; rejects (VERIFIER_START_FAILED) if one cannot. */
-  ready(): Promise<void>;
-  /** One result per request, in the same order. Rejects only with a VerifierError. */
-  verify(batch: readonly VerifyRequest[]): Promise<VerifyResult[]>;
-  /** Stops intake, finishes queued and in-flight work, stops the workers. Idempotent. */
-  close(): Promise<void>;
-  stats(): VerifierPoolStats;
-}
+export type { VerifierPool, VerifierPoolDeps, VerifierPoolParams, VerifierPoolStats, VerifyRequest, VerifyResult } from "./types";
 
 /**
- * Test seam: `(pool as any)[kWorkers]()` lists the live Worker objects, so tests can kill
- * one. Not exported from the package index; nothing in the daemon uses it.
+ * Test seam: `(pool as any)[kWorkers]()` lists the live Worker objects, so tests can make one
+ * crash. Not exported from the package index; nothing in the daemon uses it.
  */
 export const kWorkers = Symbol("verifierPool.workers");
 
@@ -85,6 +45,8 @@ export const kWorkers = Symbol("verifierPool.workers");
 const MAX_IN_FLIGHT = 2;
 const RESTART_BACKOFF_MS = 250;
 const RESTART_BACKOFF_MAX_MS = 30_000;
+/** How long close() waits for starting workers before terminating them anyway. */
+const START_WAIT_MS = 30_000;
 
 interface Call {
   results: (VerifyResult | undefined)[];
@@ -104,6 +66,8 @@ interface Slot {
   index: number;
   worker: Worker;
   ready: boolean;
+  /** Settles once the worker has finished starting, whether it is then ready or dead. */
+  started: Promise<void>;
   inFlight: Map<number, Item[]>;
   lastError?: unknown;
 }
@@ -122,7 +86,7 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
           { client: deps.chain, logger },
           { verifyingContract: params.domain.verifyingContract, timeoutMs, maxConcurrentRequests: params.erc1271Concurrency },
         );
-  const metrics = deps.metrics === undefined ? undefined : createMetrics(deps.metrics);
+  const metrics = deps.metrics === undefined ? undefined : createVerifierMetrics(deps.metrics);
   const workerData: VerifierWorkerData = {
     chainId: params.domain.chainId.toString(10),
     verifyingContract: params.domain.verifyingContract.toLowerCase() as Address,
@@ -155,7 +119,12 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
   // ---------------------------------------------------------------- workers
 
   function startSlot(index: number): Slot {
-    const slot: Slot = { index, worker: spawnWorker(workerData), ready: false, inFlight: new Map() };
+    const worker = spawnWorker(workerData);
+    const started = new Promise<void>((resolve) => {
+      worker.once("message", () => resolve()); // the first message is "ready"
+      worker.once("exit", () => resolve());
+    });
+    const slot: Slot = { index, worker, ready: false, started, inFlight: new Map() };
     slot.worker.on("message", (message: WorkerMessage) => onWorkerMessage(slot, message));
     slot.worker.on("error", (error) => {
       slot.lastError = error;
@@ -303,6 +272,7 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
   // ---------------------------------------------------------------- results
 
   function checkWallet(checker: Erc1271Checker, item: Item, status: EcdsaStatus, orderHash: Hex): void {
+    if (item.call.settled) return; // its call already failed: spare the RPC
     pendingErc1271++;
     const { order, signature } = item.request;
     const run = async (): Promise<VerifyResult> => {
@@ -318,7 +288,7 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
     };
     run()
       .catch((error: unknown): VerifyResult => {
-        logger.error({ err: error }, "EIP-1271 check failed unexpectedly");
+        logger.error({ error: describeRpcError(error) }, "EIP-1271 check failed unexpectedly");
         return { ok: false, code: "ERC1271_UNAVAILABLE", message: "the smart-wallet check failed", orderHash };
       })
       .then((result) => {
@@ -393,6 +363,10 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
       stopped = true;
       for (const timer of restartTimers) clearTimeout(timer);
       restartTimers.clear();
+      // Never terminate a worker that is still loading its native modules: node-addon-api
+      // turns a napi call failing in a terminating thread into a fatal error of the whole
+      // process. An idle, started worker is safe to terminate.
+      await waitAtMost(Promise.all(slots.map((s) => s.started)), START_WAIT_MS);
       await Promise.all(slots.map((s) => s.worker.terminate()));
       logger.debug({ crashes }, "verifier pool closed");
     })();
@@ -417,55 +391,8 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
   return pool;
 }
 
-/** The result for an order whose ECDSA check failed and that is not (or cannot be checked as) a smart wallet. */
-function ecdsaFailure(status: EcdsaStatus, orderHash: Hex): VerifyResult {
-  switch (status) {
-    case EcdsaStatus.SignerMismatch:
-      return { ok: false, code: "SIGNER_MISMATCH", message: "the signature was made by another address than the trader", orderHash };
-    case EcdsaStatus.HighS:
-      return { ok: false, code: "SIGNATURE_HIGH_S", message: "the signature's s is above secp256k1n/2 (malleable); sign again", orderHash };
-    case EcdsaStatus.BadV:
-      return { ok: false, code: "SIGNATURE_MALFORMED", message: "a 65-byte signature must end with v = 27 or 28", orderHash };
-    case EcdsaStatus.BadLength:
-      return { ok: false, code: "SIGNATURE_MALFORMED", message: "an ECDSA signature is 64 or 65 bytes", orderHash };
-    default:
-      return { ok: false, code: "SIGNATURE_INVALID", message: "no public key recovers from the signature", orderHash };
-  }
-}
-
-/**
- * Starts ./worker. Under ts-node (tests, scripts) the worker is TypeScript and needs the same
- * transpile-only hook the parent uses; a compiled build runs worker.js directly.
- */
-function spawnWorker(workerData: VerifierWorkerData): Worker {
-  const file = path.join(__dirname, `worker${path.extname(__filename)}`);
-  if (file.endsWith(".ts")) {
-    const register = require.resolve("ts-node/register/transpile-only");
-    return new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(file)});`, {
-      eval: true,
-      workerData,
-    });
-  }
-  return new Worker(file, { workerData });
-}
-
-function createMetrics(registry: Registry) {
-  return {
-    orders: new Counter({
-      name: "hyperindex_verifier_orders_total",
-      help: "Orders whose signature the verifier pool decided, by result (ecdsa, erc1271, or the error code).",
-      labelNames: ["result"],
-      registers: [registry],
-    }),
-    crashes: new Counter({
-      name: "hyperindex_verifier_worker_crashes_total",
-      help: "Verifier worker threads that died and were replaced.",
-      registers: [registry],
-    }),
-    queued: new Gauge({
-      name: "hyperindex_verifier_queued_orders",
-      help: "Orders waiting for a verifier worker.",
-      registers: [registry],
-    }),
-  };
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

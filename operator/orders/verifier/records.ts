@@ -16,7 +16,7 @@
  */
 import { encodeOrderStruct } from "../hash";
 import { recoverSigner } from "../signature";
-import type { Hex, Order } from "../types";
+import type { Address, Hex, Order } from "../types";
 import type { Keccak256Fn } from "./nativeKeccak";
 
 export const STRUCT_BYTES = 12 * 32;
@@ -40,6 +40,12 @@ export const EcdsaStatus = {
   Invalid: 5,
 } as const;
 export type EcdsaStatus = (typeof EcdsaStatus)[keyof typeof EcdsaStatus];
+
+/** What a worker starts with: the domain, to compute the separator once. */
+export interface VerifierWorkerData {
+  chainId: string;
+  verifyingContract: Address;
+}
 
 /** pool -> worker */
 export interface VerifyMessage {

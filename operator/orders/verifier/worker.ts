@@ -6,14 +6,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { domainSeparator } from "../hash";
-import type { Address } from "../types";
 import { createKeccak256 } from "./nativeKeccak";
-import { verifyRecords, type VerifyMessage, type WorkerMessage } from "./records";
-
-export interface VerifierWorkerData {
-  chainId: string;
-  verifyingContract: Address;
-}
+import { verifyRecords, type VerifierWorkerData, type VerifyMessage, type WorkerMessage } from "./records";
 
 const port = parentPort;
 if (port === null) throw new Error("verifier worker: must run in a worker thread");

@@ -8,6 +8,7 @@ import {
   ConfigError,
   createMarketLookup,
   loadConfig,
+  marketsFromConfig,
   redactedConfig,
   redactSecretUrl,
   type OperatorConfig,
@@ -25,14 +26,14 @@ interface RawMarket {
 
 function market(fields: RawMarket = {}): RawMarket {
   return {
-    id: "HYPE-USDC",
-    symbol: "HYPE/USDC",
+    id: 1,
+    symbol: "HYPE-USDC",
     baseToken: BASE,
     quoteToken: QUOTE,
     baseDecimals: 18,
     tickSize: "1000",
     lotSize: "1000000000000000",
-    minLots: "10",
+    minLots: 10,
     makerFeeBps: 2,
     takerFeeBps: 5,
     ...fields,
@@ -91,14 +92,14 @@ describe("operator/config loadConfig", () => {
     expect(config.operatorPrivateKey.reveal()).to.equal(PRIVATE_KEY);
     expect(config.markets).to.deep.equal([
       {
-        id: "HYPE-USDC",
-        symbol: "HYPE/USDC",
+        id: 1,
+        symbol: "HYPE-USDC",
         baseToken: BASE,
         quoteToken: QUOTE,
         baseDecimals: 18,
         tickSize: 1000n,
         lotSize: 10n ** 15n,
-        minLots: 10n,
+        minLots: 10,
         makerFeeBps: 2,
         takerFeeBps: 5,
       },
@@ -299,9 +300,9 @@ describe("operator/config loadConfig", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperindex-config-"));
       try {
         const file = path.join(dir, "markets.json");
-        fs.writeFileSync(file, JSON.stringify([market(), market({ id: "ETH-USDC", symbol: "ETH/USDC", baseToken: "0x3333333333333333333333333333333333333333" })]));
+        fs.writeFileSync(file, JSON.stringify([market(), market({ id: 2, symbol: "ETH-USDC", baseToken: "0x3333333333333333333333333333333333333333" })]));
         const config = loadConfig(baseEnv({ HYPERINDEX_MARKETS: undefined, HYPERINDEX_MARKETS_FILE: file }));
-        expect(config.markets.map((m) => m.id)).to.deep.equal(["HYPE-USDC", "ETH-USDC"]);
+        expect(config.markets.map((m) => m.symbol)).to.deep.equal(["HYPE-USDC", "ETH-USDC"]);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -328,7 +329,7 @@ describe("operator/config loadConfig", () => {
 
     it("refuses a market where lotSize x tickSize is not a multiple of 10^baseDecimals, naming the market", () => {
       // 1000 * 10^14 = 10^17: not a multiple of 10^18.
-      const error = configError(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ id: "BAD-MKT", lotSize: "100000000000000" })]) }));
+      const error = configError(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ symbol: "BAD-MKT", lotSize: "100000000000000" })]) }));
       expect(error.issues).to.have.length(1);
       expect(error.issues[0].variable).to.equal("HYPERINDEX_MARKETS[0].lotSize");
       expect(error.issues[0].message).to.contain("market BAD-MKT: lotSize x tickSize = 100000000000000000 is not a multiple of 10^18");
@@ -345,14 +346,17 @@ describe("operator/config loadConfig", () => {
     for (const [label, fields, where, expected] of [
       ["a JSON number for an amount", { lotSize: 1e15 }, "[0].lotSize", "as a decimal string"],
       ["a zero tick", { tickSize: "0" }, "[0].tickSize", "above zero"],
-      ["a leading-zero decimal", { minLots: "010" }, "[0].minLots", "as a decimal string"],
+      ["a leading-zero decimal", { tickSize: "01000" }, "[0].tickSize", "as a decimal string"],
+      ["minLots as a string", { minLots: "10" }, "[0].minLots", "expected an integer from 1"],
+      ["zero minLots", { minLots: 0 }, "[0].minLots", "expected an integer from 1"],
+      ["a market id above 16 bits", { id: 65_536 }, "[0].id", "from 0 to 65535"],
+      ["a symbol not shaped BASE-QUOTE", { symbol: "HYPE/USDC" }, "[0].symbol", "expected BASE-QUOTE"],
       ["too many decimals", { baseDecimals: 37 }, "[0].baseDecimals", "from 0 to 36"],
       ["a fee above 100%", { takerFeeBps: 10_001 }, "[0].takerFeeBps", "from 0 to 10000"],
       ["a bad token address", { baseToken: "0x12" }, "[0].baseToken", "expected an address"],
       ["the same base and quote token", { quoteToken: BASE }, "[0].quoteToken", "quote token equals base token"],
-      ["an id with a brace", { id: "{HYPE}" }, "[0].id", "no braces"],
       ["an extra field", { quoteDecimals: 6 }, "[0]", "Unrecognized key"],
-      ["a missing field", { minLots: undefined }, "[0].minLots", "as a decimal string"],
+      ["a missing field", { lotSize: undefined }, "[0].lotSize", "as a decimal string"],
     ] as const) {
       it(`refuses ${label}`, () => {
         const error = configError(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market(fields)]) }));
@@ -375,10 +379,34 @@ describe("operator/config loadConfig", () => {
       expect(configError(baseEnv({ HYPERINDEX_MARKETS: "{}" })).message).to.contain("expected a JSON array of markets");
     });
 
+    it("accepts the optional maxPriceTicks and maxLots, and gives them to the lookup as atoms", () => {
+      const config = loadConfig(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ maxPriceTicks: 5_000, maxLots: 7 })]) }));
+      expect(config.markets[0]).to.deep.include({ maxPriceTicks: 5_000, maxLots: 7 });
+      const rules = createMarketLookup(config.markets)({ baseToken: BASE, quoteToken: QUOTE } as unknown as Order);
+      expect(rules).to.deep.include({ maxPrice: 5_000n * 1000n, maxAmount: 7n * 10n ** 15n });
+    });
+
+    it("converts to operator/markets Market objects, and reports what that module refuses as a ConfigError", () => {
+      const [m] = marketsFromConfig(loadConfig(baseEnv()).markets);
+      expect(m).to.deep.include({ id: 1, symbol: "HYPE-USDC", tickSize: 1000n, lotSize: 10n ** 15n, minLots: 10 });
+      expect(m.quotePerLotTick).to.equal(1n);
+      // maxLots above the minimum is for operator/markets to judge: minLots > maxLots.
+      const settings = loadConfig(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ minLots: 10, maxLots: 5 })]) })).markets;
+      let error: unknown;
+      try {
+        marketsFromConfig(settings);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as ConfigError).issues[0].variable).to.equal("HYPERINDEX_MARKETS[0]");
+      expect((error as ConfigError).message).to.contain("market HYPE-USDC");
+    });
+
     it("gives order intake a lookup by (baseToken, quoteToken), case-insensitive", () => {
       const lookup = createMarketLookup(loadConfig(baseEnv()).markets);
       const order = { baseToken: BASE.toUpperCase().replace("0X", "0x"), quoteToken: QUOTE } as unknown as Order;
-      expect(lookup(order)).to.deep.include({ id: "HYPE-USDC", tickSize: 1000n, lotSize: 10n ** 15n, minLots: 10n, makerFeeBps: 2 });
+      expect(lookup(order)).to.deep.include({ tickSize: 1000n, lotSize: 10n ** 15n, minLots: 10n, makerFeeBps: 2, takerFeeBps: 5 });
       expect(lookup({ baseToken: QUOTE, quoteToken: BASE } as unknown as Order)).to.equal(undefined);
     });
   });

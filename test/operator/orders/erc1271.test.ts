@@ -231,6 +231,27 @@ describe("operator/orders verifier: EIP-1271 smart wallets (Hardhat node)", func
     expectCode(result, "ERC1271_UNAVAILABLE");
   });
 
+  it("reports ERC1271_UNAVAILABLE when the wallet call fails at the RPC, and never logs the RPC URL", async () => {
+    const secretUrl = "http://127.0.0.1:1/v2/k3yk3yk3y0123456789abcdef";
+    const dead = http(secretUrl, { retryCount: 0 })({});
+    const provider = hre.network.provider;
+    const client = createPublicClient({
+      transport: custom(
+        { request: (r: Request) => (r.method === "eth_call" ? dead.request(r as never) : provider.request(r)) },
+        { retryCount: 0 },
+      ),
+    }) as PublicClient;
+    const lines: string[] = [];
+    const capturing = createLogger({ level: "debug", destination: { write: (line: string) => lines.push(line) } });
+    pool = createVerifierPool({ logger: capturing, chain: client }, { domain: fx.domain, size: 1 });
+    const o = walletOrder(fx, "Owner");
+    const [result] = await pool.verify([{ order: o, signature: sign(owner, o, fx.domain) }]);
+    expectCode(result, "ERC1271_UNAVAILABLE");
+    const logs = lines.join("\n");
+    expect(logs).to.contain("EIP-1271 call failed at the RPC");
+    expect(logs).to.not.contain("k3yk3yk3y");
+  });
+
   it("without a chain client, verifies ECDSA only", async () => {
     await startPool(null);
     const o = walletOrder(fx, "Approve");

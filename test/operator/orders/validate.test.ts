@@ -135,6 +135,13 @@ describe("operator/orders validate", () => {
       expect(() => intake(wireBody({ amount: min.toString() }))).not.to.throw();
     });
 
+    it("refuses a price or amount above the market's bounds, when it has them", () => {
+      const bounded = deps({ ...MARKET, maxPrice: 2_000_000_000n, maxAmount: 10n ** 18n });
+      expect(() => intake(wireBody(), bounded)).not.to.throw();
+      expect(codeOf(() => intake(wireBody({ price: "2000010000" }), bounded))).to.equal("PRICE_ABOVE_MAX");
+      expect(codeOf(() => intake(wireBody({ amount: "1001000000000000000" }), bounded))).to.equal("AMOUNT_ABOVE_MAX");
+    });
+
     it("refuses fee caps below the market's fees, for the roles the order can take", () => {
       expect(codeOf(() => intake(wireBody({ maxMakerFeeBps: 1 })))).to.equal("FEE_CAP_TOO_LOW");
       expect(codeOf(() => intake(wireBody({ maxTakerFeeBps: 4 })))).to.equal("FEE_CAP_TOO_LOW");
