@@ -22,7 +22,7 @@ export async function creditDeposit(deps: { scripts: ScriptRunner; logger: Logge
   if (params.amount <= 0n) throw new LedgerError("LEDGER_BAD_INPUT", "a deposit must be positive", { details: { amount: params.amount } });
   const k = ledgerKeys(params.trader);
   const [result] = await deps.scripts.batch([
-    { script: DEPOSIT_SCRIPT, keys: [k.bal, k.dep], args: [params.token.toLowerCase(), params.amount.toString(), params.depositId] },
+    { script: DEPOSIT_SCRIPT, keys: [k.acct, k.dep], args: [params.token.toLowerCase(), params.amount.toString(), params.depositId] },
   ]);
   if (!result.ok) throw ledgerErrorFromReply(result.error, { depositId: params.depositId, trader: params.trader });
   const credited = result.value === 1;

@@ -32,7 +32,7 @@ async function resolve(deps: { scripts: ScriptRunner }, mode: "settle" | "unwind
   const results = await deps.scripts.batch(
     traders.map((t) => {
       const k = ledgerKeys(t);
-      return { script: SETTLE_SCRIPT, keys: [k.bal, k.pf], args: [mode, ...byTrader.get(t)!] };
+      return { script: SETTLE_SCRIPT, keys: [k.acct], args: [mode, ...byTrader.get(t)!] };
     }),
   );
   let resolved = 0;

@@ -22,8 +22,6 @@ export interface LockRequest {
   lockToken: Address;
   lockAtoms: bigint;
   lots: number;
-  /** The signed order, kept until the market has processed the order (crash recovery). */
-  payload: string;
 }
 
 export type LockOutcome =
@@ -37,7 +35,6 @@ export type LockOutcome =
  * All amounts in atoms.
  */
 export type LedgerOp =
-  | { op: "ack"; orderHash: Hex }
   | {
       op: "fill";
       orderHash: Hex;

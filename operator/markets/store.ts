@@ -38,7 +38,8 @@ export async function haltMarket(deps: MarketStoreDeps, params: { marketId: numb
 }
 
 export async function resumeMarket(deps: MarketStoreDeps, params: { marketId: number }): Promise<void> {
-  await deps.redis.hset(marketKeys.meta(params.marketId), "status", "active", "reason", "");
+  const key = marketKeys.meta(params.marketId);
+  await deps.redis.multi().hset(key, "status", "active").hdel(key, "reason").exec();
   deps.logger.info({ market: params.marketId }, "market resumed");
 }
 

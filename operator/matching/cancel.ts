@@ -1,11 +1,12 @@
 /**
  * Cancelling orders and sweeping expired ones. A cancel is three short steps:
  *   1. cancel_check.lua (slot {t:trader}): charge the "cancel" rate bucket and find the market
- *      of each hash among the trader's own locks. A hash the trader holds no lock for is looked
- *      up in every market this engine serves, to tell "someone else's order" (NOT_ORDER_OWNER)
- *      from "no longer open" and "unknown".
+ *      of each hash among the trader's own locks (cancel-all: the trader's locked orders in the
+ *      market; a lock record exists exactly while an order is open). A hash the trader holds no
+ *      lock for is looked up in every market this engine serves, to tell "someone else's order"
+ *      (NOT_ORDER_OWNER) from "no longer open" and "unknown".
  *   2. cancel.lua (slot {m:market}): close the orders, journal each close with its remainder.
- *   3. apply.lua: unlock the remainders (through the journal, exactly once, like fills).
+ *   3. step.lua: unlock the remainders (through the journal, exactly once, like fills).
  */
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
@@ -16,14 +17,14 @@ import type { MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
 import { CLOSE_REASONS, parseReplyCloses } from "./journal";
 import { bookKeys } from "./keys";
-import { applyCollected, collectorFor, type JournalCollector } from "./match";
+import { collectorFor, oweCollected, type JournalCollector } from "./match";
 import { CANCEL_SCRIPT } from "./scripts";
 import type { CancelOrdersResult, CancelRequest, CancelResult } from "./types";
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
 const STATE_TEXT: Record<string, string> = { f: "filled", c: "cancelled", t: "matching" };
 
-function cancelCall(market: Market, now: number, mode: "orders" | "all" | "expired", a4: string | number, a5: string | number, hashes: readonly string[]): ScriptCall {
+function cancelCall(market: Market, now: number, mode: "orders" | "expired", a4: string | number, a5: string | number, hashes: readonly string[]): ScriptCall {
   const k = bookKeys(market.id);
   return {
     script: CANCEL_SCRIPT,
@@ -46,17 +47,18 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
   const hashes = all ? [] : [...new Set((request as { orderHashes: readonly Hex[] }).orderHashes.map((h) => h.toLowerCase() as Hex))];
   const wellFormed = hashes.filter((h) => HASH_RE.test(h));
 
-  // ---- 1. rate limit and markets of the trader's own locks
+  // ---- 1. rate limit, and the trader's own locks: the market of each hash, or (cancel-all)
+  // the trader's orders in the market
   const cost = Math.min(all ? 1 : Math.max(1, hashes.length), limit?.capacity ?? 1);
   const [check] = await engine.scripts.batch([
     {
       script: CANCEL_CHECK_SCRIPT,
       keys: [rateLimitKey(trader, "cancel"), ledgerKeys(trader).ord],
-      args: [now, limit?.capacity ?? 0, limit?.refillPerSecond ?? 0, cost, ...wellFormed],
+      args: [now, limit?.capacity ?? 0, limit?.refillPerSecond ?? 0, cost, ...(all ? ["market", market!.id] : ["hashes", ...wellFormed])],
     },
   ]);
   if (!check.ok) throw new EngineError("ENGINE_INVARIANT", `cancel check failed: ${check.error.message}`, { cause: check.error });
-  const [allowed, waitMs, lockMarkets] = check.value as [number, number, string[]];
+  const [allowed, waitMs, list] = check.value as [number, number, string[]];
   if (allowed !== 1) {
     engine.metrics.cancels.inc({ result: "RATE_LIMITED" });
     return { status: "rejected", code: "RATE_LIMITED", message: "too many cancels: slow down", details: { retryAfterMs: waitMs } };
@@ -65,19 +67,23 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
   const results = new Map<Hex, CancelResult>();
   const byMarket = new Map<number, Hex[]>();
   const unresolved: Hex[] = [];
-  for (const h of hashes) {
-    if (!HASH_RE.test(h)) results.set(h, notFound(h));
-  }
-  wellFormed.forEach((h, i) => {
-    const id = lockMarkets[i] === "" ? undefined : Number(lockMarkets[i]);
-    if (id !== undefined && engine.markets.byId(id)) {
-      const list = byMarket.get(id) ?? [];
-      list.push(h);
-      byMarket.set(id, list);
-    } else {
-      unresolved.push(h);
+  if (all) {
+    if (list.length > 0) byMarket.set(market!.id, list as Hex[]);
+  } else {
+    for (const h of hashes) {
+      if (!HASH_RE.test(h)) results.set(h, notFound(h));
     }
-  });
+    wellFormed.forEach((h, i) => {
+      const id = list[i] === "" ? undefined : Number(list[i]);
+      if (id !== undefined && engine.markets.byId(id)) {
+        const l = byMarket.get(id) ?? [];
+        l.push(h);
+        byMarket.set(id, l);
+      } else {
+        unresolved.push(h);
+      }
+    });
+  }
 
   // A hash without a lock of this trader: someone else's order, one no longer open, or unknown.
   if (unresolved.length > 0) {
@@ -98,15 +104,10 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
   // ---- 2. close in each market (all markets in one round trip)
   const calls: ScriptCall[] = [];
   const callMarkets: Market[] = [];
-  if (all) {
-    calls.push(cancelCall(market!, now, "all", trader, 0, []));
-    callMarkets.push(market!);
-  } else {
-    for (const [id, list] of byMarket) {
-      const m = engine.markets.get(id);
-      calls.push(cancelCall(m, now, "orders", trader, 0, list));
-      callMarkets.push(m);
-    }
+  for (const [id, l] of byMarket) {
+    const m = engine.markets.get(id);
+    calls.push(cancelCall(m, now, "orders", trader, 0, l));
+    callMarkets.push(m);
   }
   const collectors = new Map<number, JournalCollector>();
   const replies = calls.length > 0 ? await engine.scripts.batch(calls) : [];
@@ -125,14 +126,15 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
       const h = codes[j] as Hex;
       const code = codes[j + 1];
       if (code === "OK") results.set(h, { orderHash: h, status: "cancelled", market: m.id, remainingAmount: BigInt(remaining.get(h) ?? 0) * m.lotSize });
+      else if (all) continue; // cancel-all reports what it cancelled
       else if (code === "NOT_OWNER") results.set(h, { orderHash: h, status: "rejected", code: "NOT_ORDER_OWNER", message: "the order belongs to another trader", details: {} });
       else if (code === "NOT_FOUND") results.set(h, notFound(h));
       else results.set(h, notOpen(h, code.slice("NOT_OPEN:".length)));
     }
   }
 
-  // ---- 3. unlock the remainders
-  await applyCollected(engine, collectors, []);
+  // ---- 3. the remainders are unlocked by the flush that ends the task (see engine.ts)
+  oweCollected(engine, collectors);
   const ordered = all ? [...results.values()] : hashes.map((h) => results.get(h)!);
   for (const r of ordered) engine.metrics.cancels.inc({ result: r.status === "cancelled" ? "cancelled" : r.code });
   return { status: "done", results: ordered };
@@ -169,7 +171,7 @@ export async function processSweep(engine: MatchingEngine, params: { market?: nu
     await collector.add(lastFc, [], closeBefore, closes);
     closed += closes.length;
   }
-  await applyCollected(engine, collectors, []);
+  oweCollected(engine, collectors);
   if (closed > 0) engine.deps.logger.info({ closed }, "expired orders swept");
   return closed;
 }

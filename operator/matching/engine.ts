@@ -10,22 +10,24 @@
  *
  * Failure: if a batch fails half-way (Redis unreachable, a script error), its callers get an
  * EngineError and the engine resynchronises from Redis before the next job: it applies any
- * journal entries past its cursor, finishes a taker cut by the fill cap, and replays the
- * match of the failed batch's orders whose lock is still pending (see ./recovery.ts). After a
- * reconnection it reloads its cursors from Redis the same way (a restarted Redis is the truth).
+ * journal entries past its cursor, finishes a taker cut by the fill cap, and settles every
+ * order left in a market inbox (see ./recovery.ts). After a reconnection it does the same
+ * (a restarted Redis is the truth, not the engine's memory).
  */
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../log";
 import type { Registry } from "../metrics";
 import { createMarketRegistry, type MarketRegistry } from "../markets/registry";
 import type { Market, MarketConfig } from "../markets/types";
 import { registerMarket } from "../markets/store";
-import type { Address } from "../orders";
-import type { RateLimit } from "../ledger/types";
+import type { Address, Hex } from "../orders";
+import type { LedgerOp, RateLimit } from "../ledger/types";
 import type { RedisClient } from "../redis/client";
 import { ScriptRunner } from "../redis/scripts";
 import { EngineError } from "./errors";
 import { bookKeys } from "./keys";
 import { createEngineMetrics, type EngineMetrics } from "./metrics";
+import { flush } from "./ledgerRound";
 import { processPlaceBatch } from "./place";
 import { resynchronise } from "./recovery";
 import { ENGINE_SCRIPTS } from "./scripts";
@@ -70,10 +72,25 @@ export interface ResolvedEngineConfig {
   expiryMarginSeconds: number;
 }
 
-/** Ledger cursor of a market: every journal entry up to these counters is applied. */
+/** Position in a market's journal (fill and close counters). */
 export interface Cursor {
   fill: number;
   close: number;
+}
+
+/** Ledger effects collected but not yet applied (see ./ledgerRound.ts). */
+export interface Owed {
+  entries: { trader: Address; op: LedgerOp }[];
+  /** The applied cursors once these entries are applied. */
+  cursors: Map<number, Cursor>;
+  /** Orders refused by their market: inbox discards once their release is applied. */
+  refused: Map<number, Hex[]>;
+  /** Run once the entries are applied (or abandoned to a resynchronisation). */
+  settle: (() => void)[];
+}
+
+function emptyOwed(): Owed {
+  return { entries: [], cursors: new Map(), refused: new Map(), settle: [] };
 }
 
 type PlaceJob = { kind: "place"; requests: readonly PlaceOrderRequest[]; resolve: (r: PlaceOrderResult[]) => void; reject: (e: unknown) => void };
@@ -83,8 +100,6 @@ type Job = PlaceJob | TaskJob;
 /** Resynchronisation owed before the next job. */
 export interface ResyncNeed {
   reason: string;
-  /** Orders of a failed batch: replay those whose lock is still pending. */
-  candidates: PlaceOrderRequest[];
 }
 
 /**
@@ -95,10 +110,23 @@ export class MatchingEngine {
   readonly deps: Required<Pick<EngineDeps, "redis" | "logger" | "clock">>;
   readonly config: ResolvedEngineConfig;
   readonly markets: MarketRegistry;
+  /** Every token of the engine's markets. */
+  readonly tokens: readonly Address[];
   readonly scripts: ScriptRunner;
   readonly metrics: EngineMetrics;
-  /** In-memory ledger cursors (authoritative while the engine runs; persisted lazily). */
+  /** Applied cursors: every journal entry up to them is applied (persisted lazily). */
   readonly cursors = new Map<number, Cursor>();
+  /** Seen cursors: every journal entry up to them is applied or owed. */
+  readonly seen = new Map<number, Cursor>();
+  owed: Owed = emptyOwed();
+  /**
+   * Inbox entries to drop with the market's next match call: orders whose lock was refused,
+   * or whose lock was released after the market refused them (see intake.lua).
+   */
+  readonly discards = new Map<number, Set<Hex>>();
+  /** Prefix of lock call ids: unique per engine run. */
+  readonly runId = randomBytes(6).toString("hex");
+  private lockSeq = 0;
   resync: ResyncNeed | undefined;
   private readonly queue: Job[] = [];
   private running = false;
@@ -108,13 +136,14 @@ export class MatchingEngine {
   private readonly onReady = (): void => {
     // A reconnection: Redis may have restarted (and, after a crash, lost its last second):
     // reload the cursors from it before the next job.
-    if (this.wasReady) this.needResync("reconnected", []);
+    if (this.wasReady) this.needResync("reconnected");
     this.wasReady = true;
   };
 
   constructor(deps: EngineDeps, config: EngineConfig) {
     this.deps = { redis: deps.redis, logger: deps.logger.child({ at: "matching" }), clock: deps.clock ?? Date.now };
     this.markets = "byId" in config.markets ? config.markets : createMarketRegistry(config.markets);
+    this.tokens = [...new Set(this.markets.all.flatMap((m) => [m.baseToken, m.quoteToken]))];
     this.config = {
       feeAccount: config.feeAccount.toLowerCase() as Address,
       placeLimit: config.rateLimits?.place ?? null,
@@ -138,6 +167,7 @@ export class MatchingEngine {
       await registerMarket(this.deps, market);
       const [fill, close] = await this.deps.redis.hmget(bookKeys(market.id).state, "appliedFill", "appliedClose");
       this.cursors.set(market.id, { fill: Number(fill ?? 0), close: Number(close ?? 0) });
+      this.seen.set(market.id, { fill: Number(fill ?? 0), close: Number(close ?? 0) });
     }
   }
 
@@ -148,6 +178,39 @@ export class MatchingEngine {
       this.cursors.set(marketId, c);
     }
     return c;
+  }
+
+  seenCursor(marketId: number): Cursor {
+    let c = this.seen.get(marketId);
+    if (!c) {
+      c = { ...this.cursor(marketId) };
+      this.seen.set(marketId, c);
+    }
+    return c;
+  }
+
+  takeOwed(): Owed {
+    const owed = this.owed;
+    this.owed = emptyOwed();
+    return owed;
+  }
+
+  hasOwed(): boolean {
+    const o = this.owed;
+    return o.entries.length > 0 || o.cursors.size > 0 || o.refused.size > 0 || o.settle.length > 0;
+  }
+
+  /**
+   * Forgets what memory holds about the journal and the inboxes; a resynchronisation rebuilds
+   * it from Redis (owed journal entries are re-read after the applied cursor; refused orders
+   * are still in their inbox). Returns the owed callbacks, to run once the resynchronisation
+   * is over (their matching outcome stands either way).
+   */
+  forgetVolatileState(): (() => void)[] {
+    const owed = this.takeOwed();
+    this.seen.clear();
+    this.discards.clear();
+    return owed.settle;
   }
 
   /** Writes cursors to Redis without waiting (a lagging cursor is always safe). */
@@ -162,8 +225,22 @@ export class MatchingEngine {
     );
   }
 
-  needResync(reason: string, candidates: readonly PlaceOrderRequest[]): void {
-    this.resync = { reason: this.resync ? `${this.resync.reason}+${reason}` : reason, candidates: [...(this.resync?.candidates ?? []), ...candidates] };
+  needResync(reason: string): void {
+    this.resync = { reason: this.resync ? `${this.resync.reason}+${reason}` : reason };
+  }
+
+  /** A fresh lock call id: `<run>:<n>`. */
+  nextLockId(): string {
+    return `${this.runId}:${++this.lockSeq}`;
+  }
+
+  addDiscards(marketId: number, hashes: Iterable<Hex>): void {
+    let set = this.discards.get(marketId);
+    if (!set) {
+      set = new Set();
+      this.discards.set(marketId, set);
+    }
+    for (const h of hashes) set.add(h);
   }
 
   enqueuePlace(requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
@@ -197,27 +274,43 @@ export class MatchingEngine {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || this.hasOwed() || this.discards.size > 0) {
         if (this.resync) {
           const need = this.resync;
           this.resync = undefined;
+          const waiting = this.forgetVolatileState();
           try {
             this.metrics.resyncs.inc({ reason: need.reason.split("+")[0] });
             await resynchronise(this, need);
           } catch (error) {
             // Still failing (Redis down?): fail the next job and try again before the one after.
             this.resync = need;
-            const job = this.queue.shift()!;
-            job.reject(unavailable(error));
+            for (const s of [...waiting, ...this.forgetVolatileState()]) s();
+            this.queue.shift()?.reject(unavailable(error));
             continue;
           }
+          for (const s of waiting) s();
+        }
+        if (this.queue.length === 0) {
+          // Idle: apply what is owed now (and resolve the batches waiting for it).
+          try {
+            await flush(this, this.deps.clock());
+          } catch (error) {
+            this.deps.logger.error({ err: String(error) }, "flush failed; resynchronising");
+            this.needResync("flush failed");
+          }
+          continue;
         }
         const job = this.queue.shift()!;
         if (job.kind === "task") {
           try {
-            job.resolve(await job.run());
+            await flush(this, this.deps.clock());
+            const result = await job.run();
+            await flush(this, this.deps.clock());
+            job.resolve(result);
           } catch (error) {
-            this.needResync(`task ${job.name} failed`, []);
+            this.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
+            this.needResync(`task ${job.name} failed`);
             job.reject(asEngineError(error));
           }
           continue;
@@ -233,14 +326,17 @@ export class MatchingEngine {
         const requests = jobs.length === 1 ? job.requests : jobs.flatMap((j) => j.requests);
         try {
           const results = await processPlaceBatch(this, requests);
-          let offset = 0;
-          for (const j of jobs) {
-            j.resolve(results.slice(offset, offset + j.requests.length));
-            offset += j.requests.length;
-          }
+          // Resolved once the batch's ledger effects are applied (next round or flush).
+          this.owed.settle.push(() => {
+            let offset = 0;
+            for (const j of jobs) {
+              j.resolve(results.slice(offset, offset + j.requests.length));
+              offset += j.requests.length;
+            }
+          });
         } catch (error) {
           this.deps.logger.error({ err: String(error), orders: requests.length }, "placement batch failed; resynchronising before the next job");
-          this.needResync("batch failed", [...requests]);
+          this.needResync("batch failed");
           const e = asEngineError(error);
           for (const j of jobs) j.reject(e);
         }

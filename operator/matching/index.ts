@@ -95,8 +95,9 @@ export function getBook(engine: MatchingEngine, params: { market: number; depth?
   return queryBook(engine, params);
 }
 
+/** Balances of every token of the engine's markets (zeros included). */
 export function getBalances(engine: MatchingEngine, params: { trader: Address }): Promise<Balances> {
-  return ledgerGetBalances(engine.deps, params);
+  return ledgerGetBalances(engine.deps, { trader: params.trader, tokens: engine.tokens });
 }
 
 export function creditDeposit(engine: MatchingEngine, params: CreditDepositParams): Promise<boolean> {

@@ -8,10 +8,11 @@
  *                           these counters has been applied to the traders' ledgers)
  *   orders          HASH    orderHash -> "side|ticks|lots|rem|seq|flags|expiry|state|trader|receivedAt|reason"
  *   payloads        HASH    orderHash -> signed order payload (./payload.ts), for settlement
+ *   inbox           SET     orders recorded at intake and not yet processed by the market:
+ *                           the crash-recovery record (./recovery.ts)
  *   bids, asks      ZSET    price levels (member = score = ticks)
  *   depth           HASH    "<b|s>:<ticks>" -> open lots at the level
  *   lvl:<b|s>:<ticks> LIST  order hashes at a level, FIFO (closed orders linger as tombstones)
- *   open:<trader>   SET     the trader's resting orders in this market
  *   expiry          ZSET    resting orders by expiry (unix s)
  *   accepted        STREAM  "<seq>-0": h orderHash, t trader, ra receivedAt ms (epoch commitment)
  *   fills           STREAM  "<fill counter>-0": id, m, t, mt, tt, sd, px, tpx, l, mf, tf, ts
@@ -35,6 +36,7 @@ export interface BookKeys {
   accepted: string;
   fills: string;
   closed: string;
+  inbox: string;
 }
 
 export function bookKeys(marketId: number): BookKeys {
@@ -51,15 +53,12 @@ export function bookKeys(marketId: number): BookKeys {
     accepted: `${prefix}accepted`,
     fills: `${prefix}fills`,
     closed: `${prefix}closed`,
+    inbox: `${prefix}inbox`,
   };
 }
 
 export function levelKey(marketId: number, side: "b" | "s", ticks: number): string {
   return `${bookKeys(marketId).prefix}lvl:${side}:${ticks}`;
-}
-
-export function openOrdersKey(marketId: number, trader: string): string {
-  return `${bookKeys(marketId).prefix}open:${trader.toLowerCase()}`;
 }
 
 /** fillId = (marketId << 48) | counter. */

@@ -1,19 +1,18 @@
 /**
- * The match stage and the ledger stage of a batch, shared by placement and recovery:
- * one match.lua call per market per round (all markets in one round trip), repeated while a
- * market has deferred orders or a taker cut by the fill cap; then one apply.lua call per
- * trader with every ledger effect of the batch (fills, closes, confirmations, releases).
+ * The match stage, shared by placement and recovery: one match.lua call per market per round
+ * (all markets in one round trip), repeated while a market has deferred orders or a taker cut
+ * by the fill cap. Its journal entries (and the releases of orders the market refused) become
+ * ledger effects owed to the traders, applied by the next ledger round (./ledgerRound.ts).
  */
-import { applyLedgerOps, groupOpsByTrader } from "../ledger/apply";
 import type { LedgerOp } from "../ledger/types";
 import { marketKeys } from "../markets/keys";
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
 import type { ScriptCall } from "../redis/scripts";
-import type { MatchingEngine } from "./engine";
+import type { Cursor, MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
 import { journalLedgerOps, parseReplyCloses, parseReplyFills, readCloses, readFills, type CloseEvent, type FillEvent } from "./journal";
-import { bookKeys, fillIdOf } from "./keys";
+import { bookKeys } from "./keys";
 import { MATCH_SCRIPT } from "./scripts";
 import type { PlaceOrderRequest } from "./types";
 
@@ -29,6 +28,7 @@ export interface MatchItem {
   flags: number;
   /** Clamped to 2^53 - 1 (Lua numbers); any later expiry means the same: far away. */
   expiry: number;
+  /** The signed order as intake.lua stores it (./payload.ts). */
   payload: string;
 }
 
@@ -45,7 +45,7 @@ export interface MatchOutcome {
   fills: FillEvent[];
 }
 
-/** The journal entries a batch produced in one market, with lost replies filled in. */
+/** The journal entries a stage produced in one market, with lost replies filled in. */
 export class JournalCollector {
   readonly fills: FillEvent[] = [];
   readonly closes: CloseEvent[] = [];
@@ -56,64 +56,54 @@ export class JournalCollector {
     public seenClose: number,
   ) {}
 
+  /**
+   * Adds a script's entries. `fillBefore` / `closeBefore` are the market's counters when the
+   * script started: anything between what the engine has seen and them is an entry whose
+   * reply was lost (a call resent after a dropped connection): it is read back from the stream.
+   */
   async add(fillBefore: number, fills: FillEvent[], closeBefore: number, closes: CloseEvent[]): Promise<void> {
     if (fillBefore < this.seenFill || closeBefore < this.seenClose) {
-      throw new EngineError("ENGINE_INVARIANT", "market counters are behind the engine's cursor: Redis lost writes", {
+      throw new EngineError("ENGINE_INVARIANT", "market counters are behind the engine's: Redis lost writes", {
         details: { market: this.market.id, fillBefore, closeBefore, seenFill: this.seenFill, seenClose: this.seenClose },
       });
     }
     const redis = this.engine.deps.redis;
-    if (fillBefore > this.seenFill) {
-      // A reply we never got (dropped connection, resent call): read its fills back.
-      this.fills.push(...(await readFills(redis, this.market, this.seenFill, fillBefore)));
-    }
+    if (fillBefore > this.seenFill) this.fills.push(...(await readFills(redis, this.market, this.seenFill, fillBefore)));
     if (closeBefore > this.seenClose) this.closes.push(...(await readCloses(redis, this.market, this.seenClose, closeBefore)));
     for (const f of fills) this.fills.push(f);
     for (const c of closes) this.closes.push(c);
     this.seenFill = fills.length > 0 ? fills[fills.length - 1].fillCtr : fillBefore;
     this.seenClose = closes.length > 0 ? closes[closes.length - 1].closeCtr : closeBefore;
   }
-
-  ledgerEntries(feeAccount: Address): { trader: Address; op: LedgerOp }[] {
-    return journalLedgerOps(this.market, this.fills, this.closes, feeAccount);
-  }
 }
 
 export function collectorFor(engine: MatchingEngine, collectors: Map<number, JournalCollector>, market: Market): JournalCollector {
   let c = collectors.get(market.id);
   if (!c) {
-    const cursor = engine.cursor(market.id);
-    c = new JournalCollector(engine, market, cursor.fill, cursor.close);
+    const seen = engine.seenCursor(market.id);
+    c = new JournalCollector(engine, market, seen.fill, seen.close);
     collectors.set(market.id, c);
   }
   return c;
 }
 
 /**
- * Applies the collected journal entries plus extra operations, then advances the cursors.
- * The cursor moves only after every ledger call succeeded.
+ * Hands the collected entries to the engine as owed ledger effects (plus `extra` operations),
+ * in causal order per market; the cursors advance once they are applied.
  */
-export async function applyCollected(
-  engine: MatchingEngine,
-  collectors: Map<number, JournalCollector>,
-  extra: { trader: Address; op: LedgerOp }[],
-): Promise<void> {
-  const entries: { trader: Address; op: LedgerOp }[] = [];
-  for (const c of collectors.values()) for (const e of c.ledgerEntries(engine.config.feeAccount)) entries.push(e);
-  for (const e of extra) entries.push(e);
-  const started = performance.now();
-  await applyLedgerOps(engine, groupOpsByTrader(entries));
-  engine.metrics.batchSeconds.observe({ stage: "apply" }, (performance.now() - started) / 1000);
+export function oweCollected(engine: MatchingEngine, collectors: Map<number, JournalCollector>, extra: { trader: Address; op: LedgerOp }[] = []): void {
+  const owed = engine.owed;
   for (const c of collectors.values()) {
-    const cursor = engine.cursor(c.market.id);
-    cursor.fill = c.seenFill;
-    cursor.close = c.seenClose;
+    for (const e of journalLedgerOps(c.market, c.fills, c.closes, engine.config.feeAccount)) owed.entries.push(e);
+    const cursor: Cursor = { fill: c.seenFill, close: c.seenClose };
+    owed.cursors.set(c.market.id, cursor);
+    engine.seen.set(c.market.id, { ...cursor });
     if (c.fills.length > 0) engine.metrics.fills.inc({ market: String(c.market.id) }, c.fills.length);
   }
-  if (collectors.size > 0) engine.persistCursors(collectors.keys());
+  for (const e of extra) owed.entries.push(e);
 }
 
-function matchCall(engine: MatchingEngine, market: Market, chunk: readonly MatchItem[], now: number, cutoff: number): ScriptCall {
+export function matchCall(engine: MatchingEngine, market: Market, chunk: readonly MatchItem[], discards: readonly Hex[], now: number, cutoff: number): ScriptCall {
   const k = bookKeys(market.id);
   const args: (string | number)[] = [
     k.prefix,
@@ -121,34 +111,50 @@ function matchCall(engine: MatchingEngine, market: Market, chunk: readonly Match
     cutoff,
     market.makerFeeBps,
     market.takerFeeBps,
-    fillIdOf(market.id, 0).toString(),
+    market.id.toString(16).padStart(4, "0"),
     engine.config.maxFillsPerCall,
     chunk.length,
+    discards.length,
   ];
-  for (const it of chunk) args.push(it.hash, it.trader, it.side, it.ticks, it.lots, it.flags, it.expiry, it.req.receivedAt, it.payload);
+  for (const it of chunk) args.push(it.hash, it.trader, it.side, it.ticks, it.lots, it.flags, it.expiry, it.req.receivedAt);
+  for (const h of discards) args.push(h);
   return {
     script: MATCH_SCRIPT,
-    keys: [marketKeys.meta(market.id), k.state, k.orders, k.payloads, k.bids, k.asks, k.depth, k.expiry, k.accepted, k.fills, k.closed],
+    keys: [marketKeys.meta(market.id), k.state, k.orders, k.payloads, k.bids, k.asks, k.depth, k.expiry, k.accepted, k.fills, k.closed, k.inbox],
     args,
   };
 }
 
 /**
- * Matches locked orders (in the given order within each market) and applies every ledger
- * effect. `forceMarkets`: markets to call even without orders (to finish a cut taker).
+ * Matches locked orders (in the given order within each market). `forceMarkets`: markets to
+ * call even without orders (to finish a cut taker). Inbox entries the engine owes a market
+ * are discarded with its first call. The ledger effects are owed, not yet applied.
  */
-export async function matchAndApply(
+export async function matchStage(
   engine: MatchingEngine,
   items: readonly MatchItem[],
   params: { now: number; forceMarkets?: Iterable<number> },
 ): Promise<Map<Hex, MatchOutcome>> {
   const queues = new Map<number, MatchItem[]>();
+  const inBatch = new Set<Hex>();
   for (const it of items) {
+    inBatch.add(it.hash);
     const q = queues.get(it.market.id);
     if (q) q.push(it);
     else queues.set(it.market.id, [it]);
   }
   for (const id of params.forceMarkets ?? []) if (!queues.has(id)) queues.set(id, []);
+  // Owed discards go with the market's first call. A hash being matched in this batch was
+  // taken in again by intake: it is not discarded.
+  const owedDiscards = new Map<number, Hex[]>();
+  for (const [id, set] of engine.discards) {
+    const list = [...set].filter((h) => !inBatch.has(h));
+    if (list.length > 0) {
+      owedDiscards.set(id, list);
+      if (!queues.has(id)) queues.set(id, []);
+    }
+  }
+  engine.discards.clear();
   const cutoff = Math.floor(params.now / 1000) + engine.config.expiryMarginSeconds;
   const collectors = new Map<number, JournalCollector>();
   const outcomes = new Map<Hex, MatchOutcome>();
@@ -158,7 +164,12 @@ export async function matchAndApply(
   while (active.size > 0) {
     const ids = [...active];
     const chunks = ids.map((id) => queues.get(id)!.slice(0, engine.config.maxOrdersPerCall));
-    const replies = await engine.scripts.batch(ids.map((id, i) => matchCall(engine, engine.markets.get(id), chunks[i], params.now, cutoff)));
+    const calls = ids.map((id, i) => {
+      const discards = owedDiscards.get(id) ?? [];
+      owedDiscards.delete(id);
+      return matchCall(engine, engine.markets.get(id), chunks[i], discards, params.now, cutoff);
+    });
+    const replies = await engine.scripts.batch(calls);
     for (let i = 0; i < ids.length; i++) {
       const reply = replies[i];
       const market = engine.markets.get(ids[i]);
@@ -171,6 +182,15 @@ export async function matchAndApply(
       for (let j = 0; j < results.length; j += 6) {
         const status = results[j + 1] as string;
         if (status === "D") break;
+        if (status === "C") {
+          // A taker cut by the cap, continued: its outcome (from an earlier round) moves on.
+          const o = outcomes.get(results[j] as Hex);
+          if (o) {
+            o.remLots = Number(results[j + 4]);
+            o.state = results[j + 5] as RecordState;
+          }
+          continue;
+        }
         processed++;
         outcomes.set(results[j] as Hex, {
           status: status as MatchOutcome["status"],
@@ -191,14 +211,16 @@ export async function matchAndApply(
   for (const c of collectors.values()) {
     for (const f of c.fills) outcomes.get(f.takerHash)?.fills.push(f);
   }
+  // Refused by the market: the lock is undone as if the order never came; once that is
+  // applied, the order leaves the inbox.
   const extra: { trader: Address; op: LedgerOp }[] = [];
   for (const it of items) {
-    const o = outcomes.get(it.hash);
-    if (!o) continue;
-    // Accepted or known: the market has the order, its recovery payload can go. Refused: the
-    // lock is undone as if the order never came.
-    extra.push({ trader: it.trader, op: o.status === "R" ? { op: "release", orderHash: it.hash } : { op: "ack", orderHash: it.hash } });
+    if (outcomes.get(it.hash)?.status !== "R") continue;
+    extra.push({ trader: it.trader, op: { op: "release", orderHash: it.hash } });
+    const list = engine.owed.refused.get(it.market.id) ?? [];
+    list.push(it.hash);
+    engine.owed.refused.set(it.market.id, list);
   }
-  await applyCollected(engine, collectors, extra);
+  oweCollected(engine, collectors, extra);
   return outcomes;
 }

@@ -1,29 +1,35 @@
 /**
- * Placing orders: one batch goes through three stages, each one round trip for the whole
+ * Placing orders: one batch goes through these stages, each one round trip for the whole
  * batch (pipelined, one pipeline per node on a cluster):
  *
  *   1. checks (TypeScript): market, tick, lot, size, flags, fee caps, expiry;
- *   2. lock (lock.lua, one call per trader, slot {t:trader}): rate limit, duplicate nonce,
- *      funds; the lock record and the order's payload are written in the same script;
- *   3. match (match.lua, one call per market, slot {m:market}) and apply (apply.lua, one call
- *      per trader): see ./match.ts.
+ *   2. intake + ledger, in one round trip: intake.lua (one call per market, slot {m:market})
+ *      records each order's payload and puts its hash in the market's inbox; then step.lua
+ *      (one call per trader, slot {t:trader}) applies the journal effects owed to the trader
+ *      by the previous batch and locks the new orders: rate limit, duplicate nonce, funds.
+ *      The intake commands are written first (same pipeline on one node; first pipelines on
+ *      a cluster), so no lock can exist whose order is not in its market's inbox;
+ *   3. match (match.lua, one call per market, ./match.ts), which takes accepted orders out of
+ *      the inbox; its ledger effects are applied by the next batch's step 2, or by the flush
+ *      the engine runs as soon as it is idle (./ledgerRound.ts).
  *
- * Crash between 2 and 3: the lock exists with the order's payload in the trader's `pend`
- * hash, but the market never saw the order. Recovery (./recovery.ts) finds such payloads
- * and replays the match, which is idempotent (an order the market knows answers "known"), so
- * the order is matched exactly once; an order refused by then gets its lock released.
- * Crash during 3: the journal holds everything the match did; recovery applies the entries
- * past the cursor (idempotently) and drops the payloads of orders the market knows.
+ * Crash between 2 and 3: the order is in the inbox, its funds locked, the market never saw it.
+ * Recovery (./recovery.ts) reads the inbox: an order with a lock is matched now (the match
+ * is idempotent: an order the market knows answers "known"), one without (its lock was
+ * refused) is discarded. Crash during 3: the journal holds everything the match did;
+ * recovery applies the entries past the cursor, idempotently.
  */
-import { lockCall, parseLockReply } from "../ledger/lock";
-import type { LockOutcome } from "../ledger/types";
+import type { LockOutcome, LockRequest } from "../ledger/types";
 import { checkOrderForMarket } from "../markets/orderCheck";
 import type { Address, Hex } from "../orders";
 import type { MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
 import { fillView } from "./journal";
-import { matchAndApply, type MatchItem, type MatchOutcome } from "./match";
+import { ledgerRound } from "./ledgerRound";
+import { matchStage, type MatchItem, type MatchOutcome } from "./match";
+import { bookKeys } from "./keys";
 import { encodeOrderPayload } from "./payload";
+import { INTAKE_SCRIPT } from "./scripts";
 import type { CloseReason, OrderState, PlaceOrderRequest, PlaceOrderResult, PlaceRejectCode } from "./types";
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
@@ -95,49 +101,48 @@ export async function processPlaceBatch(engine: MatchingEngine, requests: readon
     items.push({ index: i, item: toMatchItem(engine, req, check.priceTicks, check.lots), lockAtoms: check.lockAtoms, lockToken: check.lockToken });
   }
 
-  // ---- 2. lock, one call per trader (chunked), all in one round trip
-  const byTrader = new Map<Address, number[]>();
+  // ---- 2. intake (per market), then one ledger step per trader (owed effects + locks),
+  // in one round trip
+  const byMarket = new Map<number, MatchItem[]>();
+  const locks = new Map<Address, LockRequest[]>();
+  const lockIndex = new Map<Address, number[]>();
   items.forEach((it, k) => {
-    const list = byTrader.get(it.item.trader);
-    if (list) list.push(k);
-    else byTrader.set(it.item.trader, [k]);
+    const m = byMarket.get(it.item.market.id);
+    if (m) m.push(it.item);
+    else byMarket.set(it.item.market.id, [it.item]);
+    const req: LockRequest = { orderHash: it.item.hash, nonce: it.item.req.order.nonce, marketId: it.item.market.id, lockToken: it.lockToken, lockAtoms: it.lockAtoms, lots: it.item.lots };
+    const list = locks.get(it.item.trader);
+    if (list) {
+      list.push(req);
+      lockIndex.get(it.item.trader)!.push(k);
+    } else {
+      locks.set(it.item.trader, [req]);
+      lockIndex.set(it.item.trader, [k]);
+    }
   });
-  const callIndexes: number[][] = [];
-  for (const indexes of byTrader.values()) {
-    for (let s = 0; s < indexes.length; s += engine.config.maxOrdersPerCall) callIndexes.push(indexes.slice(s, s + engine.config.maxOrdersPerCall));
-  }
-  const lockStarted = performance.now();
-  const replies = await engine.scripts.batch(
-    callIndexes.map((indexes) =>
-      lockCall({
-        trader: items[indexes[0]].item.trader,
-        nowMs: now,
-        limit: engine.config.placeLimit,
-        orders: indexes.map((k) => {
-          const { item, lockAtoms, lockToken } = items[k];
-          return { orderHash: item.hash, nonce: item.req.order.nonce, marketId: item.market.id, lockToken, lockAtoms, lots: item.lots, payload: item.payload };
-        }),
-      }),
-    ),
-  );
-  engine.metrics.batchSeconds.observe({ stage: "lock" }, (performance.now() - lockStarted) / 1000);
-  const lockOutcomes: LockOutcome[] = new Array(items.length);
-  replies.forEach((reply, c) => {
-    if (!reply.ok) throw new EngineError("ENGINE_INVARIANT", `lock script failed: ${reply.error.message}`, { cause: reply.error });
-    const outcomes = parseLockReply(reply.value, callIndexes[c].length);
-    callIndexes[c].forEach((k, j) => (lockOutcomes[k] = outcomes[j]));
+  const intake = [...byMarket].map(([id, list]) => {
+    const k = bookKeys(id);
+    return { script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args: list.flatMap((it) => [it.hash, it.payload]) };
   });
+  const lockResults = await ledgerRound(engine, { now, intake, locks });
   const locked: MatchItem[] = [];
+  const outcomeOf: LockOutcome[] = new Array(items.length);
+  for (const [trader, outcomes] of lockResults) lockIndex.get(trader)!.forEach((k, j) => (outcomeOf[k] = outcomes[j]));
   items.forEach((it, k) => {
-    const o = lockOutcomes[k];
-    if (o.ok) locked.push(it.item);
-    else if (o.code === "RATE_LIMITED") results[it.index] = rejected(it.item.hash, o.code, undefined, { retryAfterMs: o.retryAfterMs });
+    const o = outcomeOf[k];
+    if (o.ok) {
+      locked.push(it.item);
+      return;
+    }
+    // Refused at the lock: it leaves the inbox with the market's next call (this batch's).
+    engine.addDiscards(it.item.market.id, [it.item.hash]);
+    if (o.code === "RATE_LIMITED") results[it.index] = rejected(it.item.hash, o.code, undefined, { retryAfterMs: o.retryAfterMs });
     else if (o.code === "DUPLICATE_ORDER") results[it.index] = rejected(it.item.hash, o.code, undefined, { existingOrderHash: o.existingHash });
     else results[it.index] = rejected(it.item.hash, o.code, undefined, { token: it.lockToken, required: it.lockAtoms, available: o.available });
   });
 
-  // ---- 3. match and apply
-  const outcomes = locked.length > 0 ? await matchAndApply(engine, locked, { now }) : new Map<Hex, MatchOutcome>();
+  // ---- 3. match (its ledger effects are owed to the next round)
+  const outcomes = locked.length > 0 || engine.discards.size > 0 ? await matchStage(engine, locked, { now }) : new Map<Hex, MatchOutcome>();
   for (const it of items) {
     if (results[it.index]) continue;
     results[it.index] = placeResult(it.item, outcomes.get(it.item.hash));

@@ -1,5 +1,5 @@
 export { createRedisClient, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
-export { ScriptRunner, defineScript, readLuaFile, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
+export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
 export { KEY_ROOT, keyspacePrefix, marketTag, traderTag } from "./keys";
 export { keySlot, sameSlot } from "./slot";
 export { LUA_BIGINT, LUA_ARGS } from "./lua";

@@ -89,7 +89,8 @@ export class ScriptRunner {
 
   /** SCRIPT LOAD of every registered script on every master; checks the returned SHAs. */
   async load(): Promise<void> {
-    await waitReady(this.deps.redis);
+    // A cluster client must know its nodes; a single-node client queues (or fails) by itself.
+    if (isCluster(this.deps.redis) && this.deps.redis.status !== "ready") await waitReady(this.deps.redis);
     const nodes = masterNodes(this.deps.redis);
     await Promise.all(
       nodes.map(async (node) => {
@@ -125,6 +126,10 @@ export class ScriptRunner {
     let pending = calls.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
       const round = await this.runOnce(pending.map((i) => calls[i]));
+      // A script's error reply is that call's result; anything else (connection closed,
+      // retries exhausted) means Redis is unreachable: the whole batch fails.
+      const broken = round.find((r) => !r.ok && !isReplyError(r.error));
+      if (broken && !broken.ok) throw broken.error;
       const retry: number[] = [];
       round.forEach((result, j) => {
         const index = pending[j];
@@ -175,6 +180,11 @@ export class ScriptRunner {
     );
     return results;
   }
+}
+
+/** A Redis error reply (what a script's redis.error_reply or a failed command answers). */
+export function isReplyError(error: Error): boolean {
+  return error.name === "ReplyError";
 }
 
 async function execPipeline(redis: Redis | Cluster, calls: readonly ScriptCall[]): Promise<ScriptResult[]> {

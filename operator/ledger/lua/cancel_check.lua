@@ -1,32 +1,36 @@
--- cancel_check.lua: charges the trader's "cancel" rate bucket and finds, for each order hash,
--- the market of the trader's open lock, in one round trip and one slot.
+-- cancel_check.lua: charges the trader's "cancel" rate bucket and finds the trader's orders to
+-- cancel among its own locks, in one round trip and one slot.
 --
 -- KEYS (all {t:<trader>}):
 --   1 bucket  STRING cancel rate bucket "millitokens|ms"
---   2 ord     HASH   orderHash -> lock record "market|token|rlock|lots|filled|lastFill|nonce"
+--   2 ord     HASH   orderHash -> lock record "market|token|rlock|lots|filled|lastFill|nonce|lockId"
 -- ARGV:
 --   1 now       caller's clock, unix ms
 --   2 capacity  bucket capacity in cancel requests ("0": no limit)
 --   3 refill    requests per second returned to the bucket
---   4 cost      tokens this request takes (1 per order hash; 1 for cancel-all)
---   5.. order hashes
--- Returns { allowed (1|0), msUntilAllowed, market id or "" per hash }. When not allowed the
--- bucket is unchanged; "" means the trader holds no lock for that hash (not its order, or no
--- longer open).
+--   4 cost      tokens this request takes
+--   5 mode      "hashes": ARGV[6..] are order hashes; "market": ARGV[6] is a market id
+--   6.. order hashes, or the market id
+-- Returns { allowed (1|0), msUntilAllowed, list }:
+--   mode hashes: list = the market id of the trader's lock for each hash, "" when the trader
+--                holds none (not its order, or no longer open)
+--   mode market: list = the hashes of the trader's locked orders in that market
+-- When not allowed the bucket is unchanged and the list is empty.
 
 local now = int_arg(ARGV[1], 0, MAX_SAFE)
 local capacity = int_arg(ARGV[2], 0, 1000000000)
 local refill = int_arg(ARGV[3], 0, 1000000000)
 local cost = int_arg(ARGV[4], 0, 1000000)
+local mode = ARGV[5]
 if not now or not capacity or not refill or not cost then return bad_input("now/capacity/refill/cost") end
-for i = 5, #ARGV do
-  if not is_hash32(ARGV[i]) then return bad_input("hash #" .. (i - 4)) end
-end
-
-local markets = {}
-for i = 5, #ARGV do
-  local v = redis.call("HGET", KEYS[2], ARGV[i])
-  markets[#markets + 1] = v and string.match(v, "^(%d+)|") or ""
+if mode == "hashes" then
+  for i = 6, #ARGV do
+    if not is_hash32(ARGV[i]) then return bad_input("hash #" .. (i - 5)) end
+  end
+elseif mode == "market" then
+  if #ARGV ~= 6 or not int_arg(ARGV[6], 0, 65535) then return bad_input("market") end
+else
+  return bad_input("mode")
 end
 
 if capacity > 0 and cost > 0 then
@@ -34,8 +38,26 @@ if capacity > 0 and cost > 0 then
   if tokens < cost * 1000 then
     local wait = -1
     if refill > 0 then wait = math.ceil((cost * 1000 - tokens) / refill) end
-    return { 0, wait, markets }
+    return { 0, wait, {} }
   end
   bucket_store(KEYS[1], tokens - cost * 1000, now, capacity, refill)
 end
-return { 1, 0, markets }
+
+local list = {}
+if mode == "hashes" then
+  if #ARGV >= 6 then
+    local vals = redis.call("HMGET", KEYS[2], unpack(ARGV, 6))
+    for i = 6, #ARGV do
+      local v = vals[i - 5]
+      list[#list + 1] = v and string.match(v, "^(%d+)|") or ""
+    end
+  end
+else
+  local all = redis.call("HGETALL", KEYS[2])
+  local prefix = ARGV[6] .. "|"
+  for i = 1, #all, 2 do
+    if string.sub(all[i + 1], 1, #prefix) == prefix then list[#list + 1] = all[i] end
+  end
+  table.sort(list)
+end
+return { 1, 0, list }

@@ -1,8 +1,8 @@
 -- deposit.lua: credits a deposit to available, exactly once per deposit id.
 --
 -- KEYS (all {t:<trader>}):
---   1 bal  HASH  balances "<token>:a|l|o|i"
---   2 dep  HASH  depositId -> "token|amount" of every deposit credited
+--   1 acct  HASH  "b:<token>:a|l|o|i" balances (and the trader's other ledger fields)
+--   2 dep   HASH  depositId -> "token|amount" of every deposit credited
 -- ARGV: 1 token, 2 amount (decimal > 0), 3 depositId (e.g. "<txHash>:<logIndex>")
 -- Returns 1 when credited now, 0 when this deposit id was already credited with the same
 -- token and amount; an error "DEPOSIT_CONFLICT ..." when the id was credited with another.
@@ -19,7 +19,7 @@ if prev then
   return redis.error_reply("DEPOSIT_CONFLICT deposit " .. id .. " was credited as " .. prev)
 end
 bal_key = KEYS[1]
-bal_add(token .. ":a", amount)
+bal_add("b:" .. token .. ":a", amount)
 bal_flush()
 redis.call("HSET", KEYS[2], id, record)
 return 1

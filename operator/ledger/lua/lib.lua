@@ -1,12 +1,14 @@
 -- ------------------------------------------------------------------ ledger helpers
--- A write-back cache of one trader's balance hash, so a script reads each field once, checks
--- every operation against the cached values, and writes once at the end; and the token
--- bucket used by the rate limits.
+-- A write-back cache of one trader's account hash (balances "b:<token>:<a|l|o|i>", nonces
+-- "n:<nonce>", pending fills "f:<fillId>", fee marks "h:<market>"), so a script reads every
+-- field it needs in one HMGET, checks every operation against the cached values, and writes
+-- once at the end; and the token bucket used by the rate limits.
 
 local bal_key
 local bal_cache = {}
 local bal_dirty = {}
 
+-- Balance fields read as "0" when absent; other fields as false.
 local function bal_get(field)
   local v = bal_cache[field]
   if v == nil then
@@ -22,6 +24,12 @@ local function bal_set(field, v)
 end
 
 -- Adds amount to a field.
+-- Whether s (digits only, by the caller's pattern) is canonical: no leading zero, at most
+-- maxlen digits.
+local function canon(s, maxlen)
+  return #s <= maxlen and (#s == 1 or string.byte(s, 1) ~= 48)
+end
+
 local function bal_add(field, amount)
   if amount ~= "0" then bal_set(field, bi_add(bal_get(field), amount)) end
 end
@@ -35,12 +43,36 @@ local function bal_sub(field, amount)
   return true
 end
 
-local function bal_flush()
-  local args = {}
-  for f in pairs(bal_dirty) do
-    args[#args + 1] = f
-    args[#args + 1] = bal_cache[f]
+-- Reads many fields in one HMGET (fields already cached are skipped). Balance fields ("b:")
+-- default to "0", the others to false.
+local function bal_prefetch(fields)
+  local want = {}
+  for _, f in ipairs(fields) do
+    if bal_cache[f] == nil then want[#want + 1] = f end
   end
+  if #want == 0 then return end
+  local vals = redis.call("HMGET", bal_key, unpack(want))
+  for i, f in ipairs(want) do
+    local v = vals[i]
+    if not v and string.byte(f, 1) == 98 then v = "0" end -- "b"
+    bal_cache[f] = v
+  end
+end
+
+-- Writes the changed fields; a balance back to zero, or a field set to false, is deleted
+-- (absent means zero), so an operation that is undone leaves the hash exactly as it was.
+local function bal_flush()
+  local args, zeros = {}, {}
+  for f in pairs(bal_dirty) do
+    local v = bal_cache[f]
+    if v == "0" or v == false then
+      zeros[#zeros + 1] = f
+    else
+      args[#args + 1] = f
+      args[#args + 1] = v
+    end
+  end
+  if #zeros > 0 then redis.call("HDEL", bal_key, unpack(zeros)) end
   if #args > 0 then redis.call("HSET", bal_key, unpack(args)) end
 end
 

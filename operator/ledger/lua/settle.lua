@@ -1,8 +1,8 @@
 -- settle.lua: resolves a trader's pending amounts of matched fills once the chain decided them.
 --
 -- KEYS (all {t:<trader>}):
---   1 bal  HASH  balances "<token>:a|l|o|i"
---   2 pf   HASH  fillId -> pending amounts "o|token|atoms;i|token|atoms;..." (written by apply.lua)
+--   1 acct  HASH  "b:<token>:a|l|o|i" balances; "f:<fillId>" -> pending amounts
+--                 "o|token|atoms;i|token|atoms;..." (written by step.lua)
 -- ARGV:
 --   1 mode   "settle": the fill settled on chain: pendingOut amounts are gone (they left the
 --                      vault balance), pendingIn amounts become available;
@@ -17,38 +17,47 @@
 local mode = ARGV[1]
 if mode ~= "settle" and mode ~= "unwind" then return bad_input("mode") end
 if #ARGV < 2 then return bad_input("no fill ids") end
+local fields = {}
 for i = 2, #ARGV do
   if not bi_valid(ARGV[i]) or #ARGV[i] > 20 then return bad_input("fill id #" .. (i - 1)) end
+  fields[#fields + 1] = "f:" .. ARGV[i]
 end
 
 bal_key = KEYS[1]
-local out, done, seen = {}, {}, {}
+bal_prefetch(fields)
+local parsed = {}
+local bal_fields = {}
 for i = 2, #ARGV do
-  local id = ARGV[i]
-  local v = nil
-  if not seen[id] then v = redis.call("HGET", KEYS[2], id) end
-  seen[id] = true
-  if not v then
-    out[#out + 1] = 0
-  else
+  local v = bal_cache["f:" .. ARGV[i]]
+  if v then
+    local entries = {}
     for kind, token, atoms in string.gmatch(v, "([oi])|(0x%x+)|(%d+)") do
-      if kind == "o" then
-        if not bal_sub(token .. ":o", atoms) then
-          return redis.error_reply("LEDGER_INVARIANT pendingOut of " .. token .. " would go negative (fill " .. id .. ")")
-        end
-        if mode == "unwind" then bal_add(token .. ":a", atoms) end
-      else
-        if not bal_sub(token .. ":i", atoms) then
-          return redis.error_reply("LEDGER_INVARIANT pendingIn of " .. token .. " would go negative (fill " .. id .. ")")
-        end
-        if mode == "settle" then bal_add(token .. ":a", atoms) end
-      end
+      entries[#entries + 1] = { kind, token, atoms }
+      bal_fields[#bal_fields + 1] = "b:" .. token .. ":" .. kind
+      bal_fields[#bal_fields + 1] = "b:" .. token .. ":a"
     end
-    done[#done + 1] = id
+    parsed[i] = entries
+  end
+end
+if #bal_fields > 0 then bal_prefetch(bal_fields) end
+
+local out = {}
+for i = 2, #ARGV do
+  local f = "f:" .. ARGV[i]
+  local entries = parsed[i]
+  if not entries or not bal_cache[f] then
+    out[#out + 1] = 0 -- none, or already resolved by an earlier id in this call
+  else
+    for _, e in ipairs(entries) do
+      local kind, token, atoms = e[1], e[2], e[3]
+      if not bal_sub("b:" .. token .. ":" .. kind, atoms) then
+        return redis.error_reply("LEDGER_INVARIANT pending amount of " .. token .. " would go negative (fill " .. ARGV[i] .. ")")
+      end
+      if (kind == "o" and mode == "unwind") or (kind == "i" and mode == "settle") then bal_add("b:" .. token .. ":a", atoms) end
+    end
+    bal_set(f, false)
     out[#out + 1] = 1
   end
 end
-
 bal_flush()
-if #done > 0 then redis.call("HDEL", KEYS[2], unpack(done)) end
 return out

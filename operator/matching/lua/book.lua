@@ -8,7 +8,6 @@
 --   <prefix>bids / asks      ZSET    price levels, member = score = price in ticks
 --   <prefix>depth            HASH    "<side>:<ticks>" -> open lots at that level (exact, HINCRBY)
 --   <prefix>lvl:<side>:<ticks> LIST  order hashes at the level in arrival order (FIFO)
---   <prefix>open:<trader>    SET     the trader's resting orders (cancel-all)
 --   <prefix>expiry           ZSET    resting orders by expiry (sweep)
 --   <prefix>closed           STREAM  orders closed with a remainder, id "<close counter>-0"
 -- Cancellation is lazy: a closed order stays in its level list as a tombstone until matching
@@ -139,7 +138,6 @@ end
 -- empties) and journals the close. Returns true when its level was removed.
 local function close_resting(hash, r, reason)
   local removed = level_add(r.side, r.tick_s, -r.rem)
-  redis.call("SREM", PREFIX .. "open:" .. r.trader, hash)
   redis.call("ZREM", K_EXPIRY, hash)
   r.state = "c"
   r.reason = reason

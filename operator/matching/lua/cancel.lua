@@ -4,14 +4,13 @@
 -- KEYS (all {m:<id>}):
 --   1 state  HASH (fill / close counters)   2 orders  HASH   3 bids  4 asks  5 depth
 --   6 expiry ZSET   7 closed STREAM
---   Level lists and <prefix>open:<trader> sets are built from the prefix (same slot).
+--   Level lists are built from the prefix (same slot).
 -- ARGV:
 --   1 prefix  "hx:v1:book:{m:<id>}:" (KEYS must be prefix .. name)
 --   2 now     unix ms
 --   3 mode    "orders": cancel the hashes in ARGV[6..] if they are the trader's and open
---             "all":    cancel every resting order of the trader
 --             "expired": close up to ARGV[5] resting orders with expiry < cutoff (ARGV[4])
---   4 trader (orders / all) or cutoff in unix seconds (expired)
+--   4 trader (orders) or cutoff in unix seconds (expired)
 --   5 limit (expired) or "0"
 --   6.. order hashes (mode "orders")
 -- Returns { closeBefore, results, closes }:
@@ -30,7 +29,7 @@ local now = int_arg(ARGV[2], 0, MAX_SAFE)
 local mode = ARGV[3]
 if not now then return bad_input("now") end
 local trader, cutoff, limit
-if mode == "orders" or mode == "all" then
+if mode == "orders" then
   trader = ARGV[4]
   if not is_address(trader) then return bad_input("trader") end
   for i = 6, #ARGV do
@@ -68,10 +67,6 @@ end
 
 if mode == "orders" then
   for i = 6, #ARGV do cancel_one(ARGV[i], "C", trader) end
-elseif mode == "all" then
-  local hashes = redis.call("SMEMBERS", PREFIX .. "open:" .. trader)
-  table.sort(hashes) -- deterministic journal order
-  for _, hash in ipairs(hashes) do cancel_one(hash, "C", trader) end
 else
   local hashes = redis.call("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. fmt_int(cutoff), "LIMIT", 0, limit)
   for _, hash in ipairs(hashes) do

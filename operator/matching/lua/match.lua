@@ -5,36 +5,44 @@
 --   1 market meta  HASH   (markets keyspace) status "active" | "halted"
 --   2 state        HASH   seq, fill, close, pending, appliedFill, appliedClose
 --   3 orders       HASH   order records (see the book helpers)
---   4 payloads     HASH   orderHash -> signed order payload (for settlement)
+--   4 payloads     HASH   orderHash -> signed order payload (written by intake.lua)
 --   5 bids  6 asks  7 depth  8 expiry
 --   9 accepted     STREAM "<seq>-0": h hash, t trader, ra receivedAt (ms)
---  10 fills        STREAM "<fill counter>-0": id fillId, m makerHash, t takerHash, mt maker,
+--  10 fills        STREAM "<fill counter>-0": id fillId (0x + 16 hex), m makerHash, t takerHash, mt maker,
 --                         tt taker, sd taker side (b|s), px price ticks (maker's), tpx taker
 --                         limit ticks, l lots, mf / tf maker / taker fee bps, ts ms
 --  11 closed       STREAM "<close counter>-0": h, t, sd, px, rem lots, why (C|I|E|S), fc, ts
---  Level lists <prefix>lvl:<side>:<ticks> and trader sets <prefix>open:<trader> are built from
---  the prefix and share the slot (the #!lua shebang makes a cluster refuse anything else).
+--  12 inbox        SET    orders recorded by intake.lua and not yet processed
+--  Level lists <prefix>lvl:<side>:<ticks> are built from the prefix and share the slot (the
+--  #!lua shebang makes a cluster refuse anything else).
 -- ARGV:
---   1 prefix       the book key prefix "hx:v1:book:{m:<id>}:" (KEYS[2..11] must be prefix .. name)
+--   1 prefix       the book key prefix "hx:v1:book:{m:<id>}:" (KEYS[2..12] must be prefix .. name)
 --   2 now          unix ms (fill and close timestamps)
 --   3 cutoff       unix seconds: an order with expiry < cutoff is expired (takers are refused,
 --                  makers found expired are closed and skipped)
 --   4 makerFeeBps  5 takerFeeBps   the market's fees, recorded on each fill
---   6 fillIdBase   decimal (marketId << 48): fillId = fillIdBase + fill counter
+--   6 marketHex    the market id as 4 hex digits: fillId = "0x" .. marketHex .. counter as 12
+--                  hex digits, i.e. (marketId << 48) | counter as a 0x-prefixed uint64
 --   7 maxFills     cap on fills in this call
---   8 n            new orders, then 9 fields each:
---                  hash, trader, side (b|s), priceTicks, lots, flags (0 | 1 post-only | 2 IOC),
---                  expiry (unix s, clamped to 2^53-1), receivedAt (ms), payload
+--   8 n            new orders
+--   9 nd           inbox entries to discard (orders the engine settled will not be processed)
+--   then 8 fields per new order: hash, trader, side (b|s), priceTicks, lots,
+--                  flags (0 | 1 post-only | 2 IOC), expiry (unix s, clamped to 2^53-1), receivedAt (ms)
+--   then nd order hashes to discard: removed from the inbox, and their payload dropped unless
+--                  the market knows the order
 -- Returns { pending, fillBefore, closeBefore, results, fills, closes }:
 --   pending      hash of the taker cut by the fill cap ("" if none): call again (with the
 --                deferred orders) to continue it; it is matched before anything new
 --   fillBefore / closeBefore   the counters when the call started (the engine detects gaps)
---   results      6 per new order: hash, status, code, seq, remLots, state
+--   results      6 per new order: hash, status, code, seq, remLots, state, preceded by one
+--                row of status C for a continued taker (where it stands after this call)
 --                status A accepted | K known (already processed: idempotent replay) |
 --                       R rejected (code MARKET_HALTED | ORDER_EXPIRED | POST_ONLY_WOULD_CROSS;
---                         nothing written) | D deferred (not looked at: the cap was reached)
+--                         nothing written: the order stays in the inbox until the engine has
+--                         released its lock and discards it) |
+--                       D deferred (not looked at: the cap was reached)
 --                state o open | f filled | c closed | t taking (cut by the cap)
---   fills        11 per fill: counter, fillId, takerHash, makerHash, maker, taker, takerSide,
+--   fills        11 per fill: counter, fillId (hex), takerHash, makerHash, maker, taker, takerSide,
 --                priceTicks, takerTicks, lots, makerRemainingLots
 --   closes       8 per close: counter, hash, trader, side, ticks, remLots, reason, fillCounter
 -- Self-trade prevention, "expire maker": a resting order of the taker's own trader is closed
@@ -44,7 +52,7 @@
 
 local prefix = ARGV[1]
 if type(prefix) ~= "string" or #prefix == 0
-  or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry", "accepted", "fills", "closed" })
+  or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry", "accepted", "fills", "closed", "inbox" })
   or string.find(KEYS[1], ":meta$") == nil then
   return bad_input("prefix/keys")
 end
@@ -52,28 +60,35 @@ local now = int_arg(ARGV[2], 0, MAX_SAFE)
 local cutoff = int_arg(ARGV[3], 0, MAX_SAFE)
 local maker_fee = int_arg(ARGV[4], 0, 10000)
 local taker_fee = int_arg(ARGV[5], 0, 10000)
-local fill_base = ARGV[6]
+local market_hex = ARGV[6]
 local max_fills = int_arg(ARGV[7], 1, 1000000)
 local n = int_arg(ARGV[8], 0, 100000)
-if not now or not cutoff or not maker_fee or not taker_fee or not bi_valid(fill_base) or not max_fills or not n then
+local nd = int_arg(ARGV[9], 0, 100000)
+if not now or not cutoff or not maker_fee or not taker_fee or type(market_hex) ~= "string" or string.find(market_hex, "^%x%x%x%x$") == nil or not max_fills or not n or not nd then
   return bad_input("header")
 end
-if #ARGV ~= 8 + 9 * n then return bad_input("ARGV length") end
+if #ARGV ~= 9 + 8 * n + nd then return bad_input("ARGV length") end
 local orders = {}
 for i = 1, n do
-  local b = 8 + 9 * (i - 1)
+  local b = 9 + 8 * (i - 1)
   local o = {
     hash = ARGV[b + 1], trader = ARGV[b + 2], side = ARGV[b + 3], tick_s = ARGV[b + 4],
     ticks = int_arg(ARGV[b + 4], 1, MAX_SAFE), lots = int_arg(ARGV[b + 5], 1, MAX_SAFE),
     flags = int_arg(ARGV[b + 6], 0, 2), expiry = int_arg(ARGV[b + 7], 0, MAX_SAFE),
-    recv = ARGV[b + 8], payload = ARGV[b + 9],
+    recv = ARGV[b + 8],
   }
   if not is_hash32(o.hash) or not is_address(o.trader) or (o.side ~= "b" and o.side ~= "s")
     or not o.ticks or o.tick_s ~= fmt_int(o.ticks) or not o.lots or not o.flags or not o.expiry
-    or not int_arg(o.recv, 0, MAX_SAFE) or #o.payload == 0 then
+    or not int_arg(o.recv, 0, MAX_SAFE) then
     return bad_input("order #" .. i)
   end
   orders[i] = o
+end
+local discards = {}
+for i = 1, nd do
+  local h = ARGV[9 + 8 * n + i]
+  if not is_hash32(h) then return bad_input("discard #" .. i) end
+  discards[i] = h
 end
 local status = redis.call("HGET", KEYS[1], "status")
 if not status then return redis.error_reply("MARKET_UNKNOWN no market meta at " .. KEYS[1]) end
@@ -82,7 +97,7 @@ if not status then return redis.error_reply("MARKET_UNKNOWN no market meta at " 
 NOW_MS = now
 book_init(prefix)
 local fill_before, close_before = st.fill, st.close
-local K_PAYLOADS, K_ACCEPTED, K_FILLS = KEYS[4], KEYS[9], KEYS[10]
+local K_PAYLOADS, K_ACCEPTED, K_FILLS, K_INBOX = KEYS[4], KEYS[9], KEYS[10], KEYS[12]
 local fills = {}
 local fills_now = 0
 
@@ -121,7 +136,7 @@ local function match_taker(t)
           st.fill = st.fill + 1
           fills_now = fills_now + 1
           local ctr = fmt_int(st.fill)
-          local fid = bi_add(fill_base, ctr)
+          local fid = "0x" .. market_hex .. string.format("%012x", st.fill)
           redis.call("XADD", K_FILLS, ctr .. "-0", "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
             "sd", t.side, "px", lvl, "tpx", t.tick_s, "l", q, "mf", maker_fee, "tf", taker_fee, "ts", now)
           t.rem = t.rem - q
@@ -130,7 +145,6 @@ local function match_taker(t)
           if m.rem == 0 then
             m.state = "f"
             redis.call("LPOP", lkey)
-            redis.call("SREM", PREFIX .. "open:" .. m.trader, mh)
             redis.call("ZREM", K_EXPIRY, mh)
           end
           removed = level_add(opp, lvl, -q)
@@ -161,7 +175,6 @@ local function finish_taker(t)
     redis.call("RPUSH", level_key(t.side, t.tick_s), t.hash)
     local d = redis.call("HINCRBY", K_DEPTH, t.side .. ":" .. t.tick_s, t.rem)
     if d == t.rem then redis.call("ZADD", side_set(t.side), t.ticks, t.tick_s) end
-    redis.call("SADD", PREFIX .. "open:" .. t.trader, t.hash)
     redis.call("ZADD", K_EXPIRY, t.expiry, t.hash)
     t.state = "o"
   end
@@ -169,24 +182,28 @@ local function finish_taker(t)
 end
 
 local pending = redis.call("HGET", K_STATE, "pending") or ""
+local pending_before, seq_before = pending, st.seq
 local capped = false
+local results = {}
 if pending ~= "" then
   local t = rec_get(pending)
   if t and t.state == "t" then
     t.hash = pending
+    rec_touch(pending)
     if match_taker(t) then
       finish_taker(t)
       pending = ""
     else
       capped = true
     end
+    -- Report where the continued taker stands (status C).
+    for _, v in ipairs({ t.hash, "C", "", t.seq, t.rem, t.state }) do results[#results + 1] = v end
   else
     pending = ""
   end
 end
 
-local results = {}
-local payload_args = {}
+local processed = {}
 for i = 1, n do
   local o = orders[i]
   local status_code, code, seq, rem, state = "D", "", 0, 0, ""
@@ -194,6 +211,7 @@ for i = 1, n do
     local known = rec_get(o.hash)
     if known then
       status_code, seq, rem, state = "K", known.seq, known.rem, known.state
+      processed[#processed + 1] = o.hash
     elseif status ~= "active" then
       status_code, code = "R", "MARKET_HALTED"
     elseif o.expiry < cutoff then
@@ -203,8 +221,7 @@ for i = 1, n do
     else
       st.seq = st.seq + 1
       redis.call("XADD", K_ACCEPTED, fmt_int(st.seq) .. "-0", "h", o.hash, "t", o.trader, "ra", o.recv)
-      payload_args[#payload_args + 1] = o.hash
-      payload_args[#payload_args + 1] = o.payload
+      processed[#processed + 1] = o.hash
       local t = {
         hash = o.hash, side = o.side, ticks = o.ticks, tick_s = o.tick_s, lots = o.lots, rem = o.lots,
         seq = st.seq, flags = o.flags, expiry = o.expiry, state = "t", trader = o.trader, recv = o.recv, reason = "",
@@ -227,9 +244,18 @@ for i = 1, n do
   results[#results + 1] = state
 end
 
+-- Discards last: a hash the market knows keeps its payload (settlement needs it).
+local dropped = {}
+for _, h in ipairs(discards) do
+  processed[#processed + 1] = h
+  if not rec_get(h) then dropped[#dropped + 1] = h end
+end
 rec_flush()
-if #payload_args > 0 then redis.call("HSET", K_PAYLOADS, unpack(payload_args)) end
-redis.call("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
+if #processed > 0 then redis.call("SREM", K_INBOX, unpack(processed)) end
+if #dropped > 0 then redis.call("HDEL", K_PAYLOADS, unpack(dropped)) end
+if st.seq ~= seq_before or st.fill ~= fill_before or st.close ~= close_before or pending ~= pending_before then
+  redis.call("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
+end
 
 local flat_fills = {}
 for _, f in ipairs(fills) do

@@ -1,13 +1,13 @@
 -- ------------------------------------------------------------------ bigint helpers
 -- Non-negative integers as canonical decimal strings ("0", "42": digits only, no leading
 -- zero), exact at any size up to 78 digits (the length of uint256). Lua numbers are doubles,
--- exact only below 2^53, so an amount of money never becomes a Lua number: it is added,
--- subtracted and compared as text, 7 digits at a time (a chunk sum plus a carry is below
--- 2 * 10^7, far from 2^53). Operands of at most 15 digits (< 10^15 < 2^53, and so is their
--- sum) take a numeric fast path. Property-tested against JS bigint
--- (test/operator/ledger/bigintLua.test.ts).
+-- exact only below 2^53 (~9.007e15), so an amount of money never becomes one Lua number: it
+-- is added, subtracted and compared as text, 15 digits at a time (a chunk is below 10^15 and
+-- a chunk sum plus a carry below 2 * 10^15 + 1 < 2^53, so every chunk operation is exact).
+-- Operands of at most 15 digits take a single-chunk fast path. Property-tested against JS
+-- bigint (test/operator/ledger/bigintLua.test.ts).
 
-local BI_BASE = 10000000
+local BI_BASE = 1000000000000000 -- 10^15
 
 -- True if s is a canonical decimal string of 1..78 digits.
 local function bi_valid(s)
@@ -38,7 +38,7 @@ local function bi_cmp(a, b)
   return 0
 end
 
--- Little-endian base-10^7 chunks to a canonical string.
+-- Little-endian base-10^15 chunks to a canonical string.
 local function bi_join(parts)
   local n = #parts
   while n > 1 and parts[n] == 0 do
@@ -46,19 +46,19 @@ local function bi_join(parts)
     n = n - 1
   end
   local out = { string.format("%d", parts[n]) }
-  for k = n - 1, 1, -1 do out[#out + 1] = string.format("%07d", parts[k]) end
+  for k = n - 1, 1, -1 do out[#out + 1] = string.format("%015d", parts[k]) end
   return table.concat(out)
 end
 
 -- a + b.
 local function bi_add(a, b)
-  if #a <= 15 and #b <= 15 then return string.format("%.0f", tonumber(a) + tonumber(b)) end
+  if #a <= 15 and #b <= 15 then return string.format("%d", tonumber(a) + tonumber(b)) end
   local parts = {}
   local i, j, carry = #a, #b, 0
   while i > 0 or j > 0 or carry > 0 do
     local x, y = 0, 0
-    if i > 0 then x = tonumber(string.sub(a, math.max(1, i - 6), i)) end
-    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 6), j)) end
+    if i > 0 then x = tonumber(string.sub(a, math.max(1, i - 14), i)) end
+    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 14), j)) end
     local s = x + y + carry
     if s >= BI_BASE then
       carry = 1
@@ -67,8 +67,8 @@ local function bi_add(a, b)
       carry = 0
     end
     parts[#parts + 1] = s
-    i = i - 7
-    j = j - 7
+    i = i - 15
+    j = j - 15
   end
   return bi_join(parts)
 end
@@ -78,15 +78,15 @@ local function bi_sub(a, b)
   if #a <= 15 and #b <= 15 then
     local d = tonumber(a) - tonumber(b)
     if d < 0 then return nil end
-    return string.format("%.0f", d)
+    return string.format("%d", d)
   end
   if bi_cmp(a, b) < 0 then return nil end
   local parts = {}
   local i, j, borrow = #a, #b, 0
   while i > 0 do
-    local x = tonumber(string.sub(a, math.max(1, i - 6), i))
+    local x = tonumber(string.sub(a, math.max(1, i - 14), i))
     local y = 0
-    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 6), j)) end
+    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 14), j)) end
     local d = x - y - borrow
     if d < 0 then
       d = d + BI_BASE
@@ -95,8 +95,8 @@ local function bi_sub(a, b)
       borrow = 0
     end
     parts[#parts + 1] = d
-    i = i - 7
-    j = j - 7
+    i = i - 15
+    j = j - 15
   end
   return bi_join(parts)
 end

@@ -137,3 +137,75 @@ export async function dumpKeys(redis: Redis, exclude: RegExp = /^$/): Promise<Re
 }
 
 export type { Cluster };
+
+/** Narrows a placement result to accepted (fails the test otherwise). */
+export function accepted(r: import("../../../operator/matching").PlaceOrderResult): import("../../../operator/matching").PlaceOrderAccepted {
+  if (r.status !== "accepted") throw new Error(`expected accepted, got ${r.code}: ${r.message}`);
+  return r;
+}
+
+export function rejectedCode(r: import("../../../operator/matching").PlaceOrderResult): string {
+  if (r.status !== "rejected") throw new Error(`expected a rejection, got ${r.state}`);
+  return r.code;
+}
+
+/** Keys of the rate buckets: the only thing a refused order may change. */
+export const RATE_KEYS = /^hx:v1:rl:/;
+
+/**
+ * Checks the ledger against the books, for quiescent state (no batch in flight):
+ *  - each trader's locked balance of a token is exactly what its open orders can still spend;
+ *  - no balance is negative, no order is half-processed, every inbox is empty;
+ *  - per token, debits and credits of matched fills balance (sum pendingOut == sum pendingIn,
+ *    fees included) and available + locked + pendingOut summed over everyone equals deposits
+ *    minus what settled fills moved out (pass `deposits`).
+ */
+export async function checkLedger(
+  redis: RedisClient,
+  markets: readonly Market[],
+  traders: readonly Address[],
+  deposits?: Record<Address, bigint>,
+): Promise<void> {
+  const { bookKeys } = await import("../../../operator/matching");
+  const { getBalances } = await import("../../../operator/ledger");
+  const expectedLocked = new Map<string, bigint>();
+  for (const m of markets) {
+    const k = bookKeys(m.id);
+    if ((await redis.scard(k.inbox)) !== 0) throw new Error(`inbox of market ${m.id} is not empty`);
+    if (((await redis.hget(k.state, "pending")) ?? "") !== "") throw new Error(`market ${m.id} has a cut taker`);
+    const records = await redis.hgetall(k.orders);
+    for (const rec of Object.values(records)) {
+      const [side, ticks, , rem, , , , state, trader] = rec.split("|");
+      if (state !== "o") continue;
+      const token = side === "b" ? m.quoteToken : m.baseToken;
+      const perLot = side === "b" ? BigInt(ticks) * m.quotePerLotTick : m.lotSize;
+      const key = `${trader}/${token}`;
+      expectedLocked.set(key, (expectedLocked.get(key) ?? 0n) + BigInt(rem) * perLot);
+    }
+  }
+  const totals = new Map<string, { all: bigint; out: bigint; in: bigint }>();
+  for (const t of new Set([...traders.map((x) => x.toLowerCase()), FEE_ACCOUNT])) {
+    const balances = await getBalances({ redis }, { trader: t as Address });
+    for (const [token, b] of Object.entries(balances)) {
+      for (const v of Object.values(b)) if (v < 0n) throw new Error(`negative balance ${t} ${token}`);
+      const want = expectedLocked.get(`${t}/${token}`) ?? 0n;
+      if (b.locked !== want) throw new Error(`locked ${t} ${token}: ${b.locked} != open orders' ${want}`);
+      expectedLocked.delete(`${t}/${token}`);
+      const tot = totals.get(token) ?? { all: 0n, out: 0n, in: 0n };
+      tot.all += b.available + b.locked + b.pendingOut;
+      tot.out += b.pendingOut;
+      tot.in += b.pendingIn;
+      totals.set(token, tot);
+    }
+  }
+  for (const [key, v] of expectedLocked) if (v !== 0n) throw new Error(`open orders of ${key} hold ${v} but nothing is locked`);
+  for (const [token, tot] of totals) {
+    if (tot.out !== tot.in) throw new Error(`token ${token}: pendingOut ${tot.out} != pendingIn ${tot.in}`);
+    if (deposits && tot.all !== (deposits[token as Address] ?? 0n)) throw new Error(`token ${token}: on-chain view ${tot.all} != deposits ${deposits[token as Address]}`);
+  }
+}
+
+/** Total of the default `fund` amounts for n traders. */
+export function fundedTotals(n: number): Record<Address, bigint> {
+  return { [WETH]: BigInt(n) * 10n ** 24n, [USDC]: BigInt(n) * 10n ** 15n, [WBTC]: BigInt(n) * 10n ** 12n };
+}
