@@ -11,6 +11,7 @@
  * epoch data files an auditor fetched, and a value out of range must fail loudly rather
  * than hash to something the operator never committed.
  */
+import { writeAddressWord, writeBytes32Word, writeUintWord } from "../abi/words";
 import { keccak256, type Address, type Hex } from "../orders";
 import { CommitmentError } from "./errors";
 
@@ -50,9 +51,6 @@ export interface FillLeaf {
 
 export type CommitmentLeaf = OrderAcceptedLeaf | FillLeaf;
 
-const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/;
-const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
-
 function invalid(field: string, value: unknown, expected: string): CommitmentError {
   return new CommitmentError("INVALID_LEAF", `leaf field ${field} is not a ${expected}`, {
     details: { field, value: typeof value === "bigint" ? value.toString() : value },
@@ -60,22 +58,15 @@ function invalid(field: string, value: unknown, expected: string): CommitmentErr
 }
 
 function writeUint(buf: Buffer, word: number, field: string, value: bigint, bits: number): void {
-  if (typeof value !== "bigint" || value < 0n || value >> BigInt(bits) !== 0n)
-    throw invalid(field, value, `uint${bits}`);
-  // Big-endian in its 32-byte word, right-aligned; the buffer is zero-filled.
-  const hex = value.toString(16);
-  const byteLen = (hex.length + 1) >> 1;
-  buf.write(hex.length & 1 ? "0" + hex : hex, word * 32 + 32 - byteLen, byteLen, "hex");
+  if (!writeUintWord(buf, word, value, bits)) throw invalid(field, value, `uint${bits}`);
 }
 
 function writeBytes32(buf: Buffer, word: number, field: string, value: Hex): void {
-  if (typeof value !== "string" || !BYTES32_RE.test(value)) throw invalid(field, value, "bytes32");
-  buf.write(value.slice(2), word * 32, 32, "hex");
+  if (!writeBytes32Word(buf, word, value)) throw invalid(field, value, "bytes32");
 }
 
 function writeAddress(buf: Buffer, word: number, field: string, value: Address): void {
-  if (typeof value !== "string" || !ADDRESS_RE.test(value)) throw invalid(field, value, "address");
-  buf.write(value.slice(2), word * 32 + 12, 20, "hex");
+  if (!writeAddressWord(buf, word, value)) throw invalid(field, value, "address");
 }
 
 /** abi.encode(LEAF_ORDER_ACCEPTED, epoch, sequence, orderHash, trader, receivedAt): 6 words. */

@@ -6,31 +6,24 @@
  * The encoder trusts its input to be a validated Order (see ./codec): a value out of its
  * Solidity type's range throws here rather than hashing something nobody signed.
  */
-import createKeccakHash from "keccak";
+import { writeAddressWord, writeUintWord } from "../abi/words";
+import { keccak256 } from "./keccak";
 import { DOMAIN_NAME, DOMAIN_VERSION, ORDER_TYPE_STRING, type Hex, type Order, type OrderDomain } from "./types";
 
-export function keccak256(data: Buffer): Buffer {
-  return createKeccakHash("keccak256").update(data).digest();
-}
+export { keccak256 };
 
 export const ORDER_TYPEHASH: Buffer = keccak256(Buffer.from(ORDER_TYPE_STRING, "utf8"));
 const DOMAIN_TYPEHASH = keccak256(
   Buffer.from("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)", "utf8"),
 );
 const WORDS = 12;
-const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
 function writeUint(buf: Buffer, word: number, value: bigint, bits: number): void {
-  if (value < 0n || value >> BigInt(bits) !== 0n) throw new RangeError(`value ${value} does not fit uint${bits}`);
-  const hex = value.toString(16);
-  // Right-align the big-endian value in its 32-byte word; the buffer is zero-filled.
-  const byteLen = (hex.length + 1) >> 1;
-  buf.write(hex.length & 1 ? "0" + hex : hex, word * 32 + 32 - byteLen, byteLen, "hex");
+  if (!writeUintWord(buf, word, value, bits)) throw new RangeError(`value ${value} does not fit uint${bits}`);
 }
 
 function writeAddress(buf: Buffer, word: number, address: string): void {
-  if (!ADDRESS_RE.test(address)) throw new RangeError(`not an address: ${address}`);
-  buf.write(address.slice(2), word * 32 + 12, 20, "hex");
+  if (!writeAddressWord(buf, word, address)) throw new RangeError(`not an address: ${address}`);
 }
 
 /** abi.encode(ORDER_TYPEHASH, order): 12 words, exactly what OrderLib.structHash hashes. */

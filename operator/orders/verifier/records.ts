@@ -17,7 +17,7 @@
 import { encodeOrderStruct } from "../hash";
 import { recoverSigner } from "../signature";
 import type { Address, Hex, Order } from "../types";
-import type { Keccak256Fn } from "./nativeKeccak";
+import type { Keccak256Fn } from "../keccak";
 
 export const STRUCT_BYTES = 12 * 32;
 const SIG_LEN_OFFSET = STRUCT_BYTES;

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { domainSeparator } from "../hash";
-import { createKeccak256 } from "./nativeKeccak";
+import { createKeccak256 } from "../keccak";
 import { verifyRecords, type VerifierWorkerData, type VerifyMessage, type WorkerMessage } from "./records";
 
 const port = parentPort;

@@ -1,16 +1,22 @@
 /**
- * keccak256 straight on the `keccak` package's native sponge, for the verifier's hot loop.
+ * keccak256 straight on the `keccak` package's native sponge: the hash behind every order
+ * hash, Merkle leaf and signature recovery in the operator.
  *
- * `createKeccakHash()` (what ../hash uses) builds a stream.Transform around the native state
- * on every call; that wrapper costs ~3x the hashing itself for the short inputs here (66 to
- * 384 bytes). This reuses one native state per thread: initialize, absorb, squeeze, the same
- * three calls the wrapper makes. It is the same C code, so the same digest; a test pins it to
- * ../hash's keccak256. If the binding cannot be loaded (no prebuilt for this platform), it
- * falls back to ../hash's keccak256, which is slower but identical.
+ * The package's `createKeccakHash()` builds a stream.Transform around the native state on
+ * every call; that wrapper costs ~3x the hashing itself for the short inputs here (66 to 384
+ * bytes). This reuses one native state per thread: initialize, absorb, squeeze, the same three
+ * calls the wrapper makes. It is the same C code, so the same digest; a test pins it to the
+ * package's own function. If the binding cannot be loaded (no prebuilt for this platform), it
+ * falls back to the package's function, which is slower but identical.
  */
 import { createRequire } from "node:module";
 import path from "node:path";
-import { keccak256 } from "../hash";
+import createKeccakHash from "keccak";
+
+/** The `keccak` package's own keccak256 (the slow, always-available reference). */
+export function packageKeccak256(data: Buffer): Buffer {
+  return createKeccakHash("keccak256").update(data).digest();
+}
 
 interface NativeKeccakState {
   initialize(rate: number, capacity: number): void;
@@ -41,7 +47,7 @@ export interface Keccak256Fn {
 /** A keccak256 function with its own native state; not reentrant, so one per thread. */
 export function createKeccak256(): Keccak256Fn {
   const State = loadNativeState();
-  if (State === undefined) return Object.assign((data: Buffer) => keccak256(data), { implementation: "keccak-package" as const });
+  if (State === undefined) return Object.assign(packageKeccak256, { implementation: "keccak-package" as const });
   const state = new State();
   const hash = (data: Buffer): Buffer => {
     state.initialize(RATE, CAPACITY);
@@ -50,3 +56,9 @@ export function createKeccak256(): Keccak256Fn {
   };
   return Object.assign(hash, { implementation: "native-state" as const });
 }
+
+/**
+ * keccak256 of `data`. One native state per module instance, so per thread (worker threads
+ * load their own copy). The state is reset at every call, so no call sees another's data.
+ */
+export const keccak256: Keccak256Fn = createKeccak256();
