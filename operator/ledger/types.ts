@@ -31,7 +31,7 @@ export type LockOutcome =
   | { ok: false; code: "INSUFFICIENT_FUNDS"; available: bigint };
 
 /**
- * Ledger operations applied to one trader by apply.lua (see its header for the semantics).
+ * Ledger operations applied to one trader by step.lua (see its header for the semantics).
  * All amounts in atoms.
  */
 export type LedgerOp =

@@ -1,12 +1,11 @@
 /**
- * The engine's state and its work queue.
+ * The engine's state: configuration, markets, scripts, journal cursors, the ledger effects it
+ * owes, the inbox entries it must discard, and whether it must resynchronise. The work itself
+ * is scheduled by ./queue.ts.
  *
- * One engine process owns its markets (DESIGN.md: one operator process per market group).
- * Everything that writes to a book or applies journal entries goes through one queue and runs
- * one batch at a time: that is what keeps arrival order, the ledger cursor and crash recovery
- * simple. Throughput comes from batching, not from concurrency: while a batch is in Redis,
- * new requests queue up, and consecutive placements are merged into the next batch (up to
- * maxBatchOrders), so a busy engine makes three round trips for hundreds of orders.
+ * One engine process owns its markets (DESIGN.md: one operator process per market group): it
+ * is the only writer of their books, which keeps arrival order, the ledger cursors and crash
+ * recovery simple.
  *
  * Failure: if a batch fails half-way (Redis unreachable, a script error), its callers get an
  * EngineError and the engine resynchronises from Redis before the next job: it applies any
@@ -27,9 +26,7 @@ import { ScriptRunner } from "../redis/scripts";
 import { EngineError } from "./errors";
 import { bookKeys } from "./keys";
 import { createEngineMetrics, type EngineMetrics } from "./metrics";
-import { flush } from "./ledgerRound";
-import { processPlaceBatch } from "./place";
-import { resynchronise } from "./recovery";
+import { WorkQueue } from "./queue";
 import { ENGINE_SCRIPTS } from "./scripts";
 import type { PlaceOrderRequest, PlaceOrderResult } from "./types";
 
@@ -93,10 +90,6 @@ function emptyOwed(): Owed {
   return { entries: [], cursors: new Map(), refused: new Map(), settle: [] };
 }
 
-type PlaceJob = { kind: "place"; requests: readonly PlaceOrderRequest[]; resolve: (r: PlaceOrderResult[]) => void; reject: (e: unknown) => void };
-type TaskJob = { kind: "task"; name: string; run: () => Promise<unknown>; resolve: (r: unknown) => void; reject: (e: unknown) => void };
-type Job = PlaceJob | TaskJob;
-
 /** Resynchronisation owed before the next job. */
 export interface ResyncNeed {
   reason: string;
@@ -128,8 +121,7 @@ export class MatchingEngine {
   readonly runId = randomBytes(6).toString("hex");
   private lockSeq = 0;
   resync: ResyncNeed | undefined;
-  private readonly queue: Job[] = [];
-  private running = false;
+  private readonly work: WorkQueue;
   private stopped = false;
   private persisting: Promise<unknown> = Promise.resolve();
   private wasReady = false;
@@ -156,6 +148,7 @@ export class MatchingEngine {
     if (!/^0x[0-9a-f]{40}$/.test(this.config.feeAccount)) throw new EngineError("ENGINE_BAD_REQUEST", "feeAccount is not an address");
     this.scripts = new ScriptRunner({ redis: deps.redis, logger: this.deps.logger }, ENGINE_SCRIPTS, { assertSingleSlot: config.assertSingleSlot });
     this.metrics = createEngineMetrics(deps.metrics);
+    this.work = new WorkQueue(this);
     this.wasReady = deps.redis.status === "ready";
     deps.redis.on("ready", this.onReady);
   }
@@ -245,113 +238,21 @@ export class MatchingEngine {
 
   enqueuePlace(requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
     if (this.stopped) return Promise.reject(new EngineError("ENGINE_STOPPED", "the engine is stopped"));
-    if (requests.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ kind: "place", requests, resolve, reject });
-      void this.drain();
-    });
+    return this.work.place(requests);
   }
 
   enqueueTask<T>(name: string, run: () => Promise<T>): Promise<T> {
     if (this.stopped) return Promise.reject(new EngineError("ENGINE_STOPPED", "the engine is stopped"));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ kind: "task", name, run, resolve: resolve as (r: unknown) => void, reject });
-      void this.drain();
-    });
+    return this.work.task(name, run);
   }
 
   /** Stops taking work, finishes what is queued and writes the cursors. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.work.idle();
     this.persistCursors(this.markets.all.map((m) => m.id));
     await this.persisting;
     this.deps.redis.off("ready", this.onReady);
   }
-
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0 || this.hasOwed() || this.discards.size > 0) {
-        if (this.resync) {
-          const need = this.resync;
-          this.resync = undefined;
-          const waiting = this.forgetVolatileState();
-          try {
-            this.metrics.resyncs.inc({ reason: need.reason.split("+")[0] });
-            await resynchronise(this, need);
-          } catch (error) {
-            // Still failing (Redis down?): fail the next job and try again before the one after.
-            this.resync = need;
-            for (const s of [...waiting, ...this.forgetVolatileState()]) s();
-            this.queue.shift()?.reject(unavailable(error));
-            continue;
-          }
-          for (const s of waiting) s();
-        }
-        if (this.queue.length === 0) {
-          // Idle: apply what is owed now (and resolve the batches waiting for it).
-          try {
-            await flush(this, this.deps.clock());
-          } catch (error) {
-            this.deps.logger.error({ err: String(error) }, "flush failed; resynchronising");
-            this.needResync("flush failed");
-          }
-          continue;
-        }
-        const job = this.queue.shift()!;
-        if (job.kind === "task") {
-          try {
-            await flush(this, this.deps.clock());
-            const result = await job.run();
-            await flush(this, this.deps.clock());
-            job.resolve(result);
-          } catch (error) {
-            this.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
-            this.needResync(`task ${job.name} failed`);
-            job.reject(asEngineError(error));
-          }
-          continue;
-        }
-        // Merge consecutive placements into one batch.
-        const jobs: PlaceJob[] = [job];
-        let count = job.requests.length;
-        while (this.queue.length > 0 && this.queue[0].kind === "place" && count + (this.queue[0] as PlaceJob).requests.length <= this.config.maxBatchOrders) {
-          const next = this.queue.shift() as PlaceJob;
-          jobs.push(next);
-          count += next.requests.length;
-        }
-        const requests = jobs.length === 1 ? job.requests : jobs.flatMap((j) => j.requests);
-        try {
-          const results = await processPlaceBatch(this, requests);
-          // Resolved once the batch's ledger effects are applied (next round or flush).
-          this.owed.settle.push(() => {
-            let offset = 0;
-            for (const j of jobs) {
-              j.resolve(results.slice(offset, offset + j.requests.length));
-              offset += j.requests.length;
-            }
-          });
-        } catch (error) {
-          this.deps.logger.error({ err: String(error), orders: requests.length }, "placement batch failed; resynchronising before the next job");
-          this.needResync("batch failed");
-          const e = asEngineError(error);
-          for (const j of jobs) j.reject(e);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-}
-
-function unavailable(cause: unknown): EngineError {
-  return new EngineError("ENGINE_UNAVAILABLE", "the engine cannot reach a consistent state with Redis; retry later", { cause });
-}
-
-function asEngineError(error: unknown): EngineError {
-  if (error instanceof EngineError) return error;
-  return unavailable(error);
 }

@@ -14,13 +14,16 @@
  *       (ledger: nothing written but the rate bucket); POST_ONLY_WOULD_CROSS, MARKET_HALTED,
  *       ORDER_EXPIRED (market: the lock is undone).
  *     The caller must have verified the signature over orderHash (the engine does not).
- *     Many concurrent calls are merged into one batch: call it per request, it batches.
+ *     Many concurrent calls are merged into one batch: call it per request, it batches (and
+ *     runs the Redis-free checks at call time). It resolves once the order's fills and closes
+ *     are applied to the ledgers, so balances read afterwards include them.
  *     Throws EngineError ENGINE_UNAVAILABLE when Redis failed mid-batch (outcome unknown:
- *     query getOrder before resubmitting).
+ *     query getOrder before resubmitting); ENGINE_STOPPED after stopEngine.
  *   cancelOrders(engine, { trader, orderHashes } | { trader, market, all: true }) -> CancelOrdersResult
  *     { status: "done", results: per order { status: "cancelled", remainingAmount } or
  *       { status: "rejected", code: NOT_ORDER_OWNER | ORDER_NOT_FOUND | ORDER_NOT_OPEN } }
  *     or { status: "rejected", code: RATE_LIMITED | UNKNOWN_MARKET } for the whole request.
+ *     Cancel-all lists only the orders it cancelled. Remainders are unlocked when it resolves.
  *   sweepExpired(engine, { market?, limit? }) -> number of expired resting orders closed.
  *
  * Reads
@@ -30,8 +33,11 @@
  *
  * Admin and settlement
  *   creditDeposit(engine, { trader, token, amount, depositId }) -> boolean (false: already credited)
- *   haltMarket / resumeMarket(engine, { market, reason? })
- *   settleFills / unwindFills(engine, [{ fillId, maker, taker }]) -> entries resolved
+ *   haltMarket(engine, { market, reason }) / resumeMarket(engine, { market }): a halted market
+ *     refuses new orders (MARKET_HALTED) and still takes cancels
+ *   settleFills / unwindFills(engine, [{ fillId, maker, taker }]) -> (trader, fill) entries
+ *     resolved now; idempotent by fill id (the settlement watcher calls them on Filled /
+ *     FillSkipped events)
  *   recover(engine) -> RecoveryReport (createEngine runs it unless recoverOnStart is false)
  *   stopEngine(engine): drains the queue, persists cursors.
  *

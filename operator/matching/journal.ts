@@ -5,7 +5,7 @@
  * Exactly-once, step by step:
  *  - A fill or close is created once, atomically with the book change, by a market script;
  *    its counter is its stream id. Nothing else creates ledger effects of matching.
- *  - The engine applies each entry to the ledgers of the traders involved (apply.lua). Every
+ *  - The engine applies each entry to the ledgers of the traders involved (step.lua). Every
  *    ledger operation is idempotent: a fill is skipped by an order whose lock record already
  *    saw that fill counter (or no longer exists because the order was fully applied), fees by
  *    the fee account's per-market high-water mark, a close by the absence of the lock record.
@@ -24,7 +24,7 @@ import type { LedgerOp } from "../ledger/types";
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
 import type { RedisClient } from "../redis/client";
-import { bookKeys, fillIdOf } from "./keys";
+import { bookKeys } from "./keys";
 import type { CloseReason, Fill } from "./types";
 
 export interface FillEvent extends FillFacts {
@@ -197,4 +197,3 @@ export function fillView(market: Market, f: FillEvent): Fill {
   };
 }
 
-export { fillIdOf };

@@ -114,9 +114,8 @@ export function matchCall(engine: MatchingEngine, market: Market, chunk: readonl
     market.id.toString(16).padStart(4, "0"),
     engine.config.maxFillsPerCall,
     chunk.length,
-    discards.length,
   ];
-  for (const it of chunk) args.push(it.hash, it.trader, it.side, it.ticks, it.lots, it.flags, it.expiry, it.req.receivedAt);
+  for (const it of chunk) args.push(`${it.hash}|${it.trader}|${it.side}|${it.ticks}|${it.lots}|${it.flags}|${it.expiry}|${it.req.receivedAt}`);
   for (const h of discards) args.push(h);
   return {
     script: MATCH_SCRIPT,
@@ -145,16 +144,22 @@ export async function matchStage(
   }
   for (const id of params.forceMarkets ?? []) if (!queues.has(id)) queues.set(id, []);
   // Owed discards go with the market's first call. A hash being matched in this batch was
-  // taken in again by intake: it is not discarded.
+  // taken in again by intake: it waits for a later call (where the market will know it, and
+  // only its inbox entry goes).
   const owedDiscards = new Map<number, Hex[]>();
   for (const [id, set] of engine.discards) {
-    const list = [...set].filter((h) => !inBatch.has(h));
+    const list: Hex[] = [];
+    for (const h of set) {
+      if (inBatch.has(h)) continue;
+      list.push(h);
+      set.delete(h);
+    }
+    if (set.size === 0) engine.discards.delete(id);
     if (list.length > 0) {
       owedDiscards.set(id, list);
       if (!queues.has(id)) queues.set(id, []);
     }
   }
-  engine.discards.clear();
   const cutoff = Math.floor(params.now / 1000) + engine.config.expiryMarginSeconds;
   const collectors = new Map<number, JournalCollector>();
   const outcomes = new Map<Hex, MatchOutcome>();

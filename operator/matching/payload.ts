@@ -1,7 +1,7 @@
 /**
- * The signed order as stored in Redis: in the trader's `pend` hash from the lock until the
- * market processed it (crash recovery replays the match from it), and in the book's `payloads`
- * hash for settlement (which submits the order and its signature on chain).
+ * The signed order as stored in Redis, in the market's `payloads` hash (written by intake.lua
+ * before the order's funds are locked): crash recovery replays an unprocessed order's match
+ * from it, and settlement submits the order and its signature on chain from it.
  *
  * Format v1, a JSON array (compact, field order fixed):
  *   [1, market, receivedAt, trader, baseToken, quoteToken, isBuy (0|1), price, amount, nonce,

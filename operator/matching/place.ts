@@ -20,6 +20,7 @@
  * recovery applies the entries past the cursor, idempotently.
  */
 import type { LockOutcome, LockRequest } from "../ledger/types";
+import type { ScriptCall } from "../redis/scripts";
 import { checkOrderForMarket } from "../markets/orderCheck";
 import type { Address, Hex } from "../orders";
 import type { MatchingEngine } from "./engine";
@@ -67,42 +68,75 @@ export function toMatchItem(engine: MatchingEngine, req: PlaceOrderRequest, tick
   };
 }
 
-export async function processPlaceBatch(engine: MatchingEngine, requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
-  const now = engine.deps.clock();
-  const nowSec = Math.floor(now / 1000);
-  const results: PlaceOrderResult[] = new Array(requests.length);
-  engine.metrics.batchOrders.observe(requests.length);
+/** A request after the checks that need no Redis: refused already, or ready to lock. */
+export interface PreparedOrder {
+  req: PlaceOrderRequest;
+  rejection?: PlaceOrderResult;
+  item?: MatchItem;
+  lockAtoms?: bigint;
+  lockToken?: Address;
+}
 
-  // ---- 1. checks
-  const items: { index: number; item: MatchItem; lockAtoms: bigint; lockToken: Address }[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < requests.length; i++) {
-    const req = requests[i];
+/**
+ * Step 1, pure TypeScript: the market checks, the order's payload and integer units. The
+ * engine runs it when a request is queued, so this work overlaps Redis executing the batch
+ * before (the queue keeps arrival order).
+ */
+export function prepareOrders(engine: MatchingEngine, requests: readonly PlaceOrderRequest[], now: number): PreparedOrder[] {
+  const nowSec = Math.floor(now / 1000);
+  return requests.map((req): PreparedOrder => {
     const hash = (typeof req.orderHash === "string" ? req.orderHash.toLowerCase() : "") as Hex;
     if (!HASH_RE.test(hash) || !ADDRESS_RE.test(req.order.trader.toLowerCase()) || !Number.isSafeInteger(req.receivedAt) || req.receivedAt < 0) {
-      results[i] = rejected(hash, "INVALID_ORDER", "malformed order hash, trader or receivedAt");
-      continue;
+      return { req, rejection: rejected(hash, "INVALID_ORDER", "malformed order hash, trader or receivedAt") };
     }
     const market = engine.markets.byId(req.market);
-    if (!market) {
-      results[i] = rejected(hash, "UNKNOWN_MARKET", `no market ${String(req.market)}`, { market: req.market });
-      continue;
-    }
+    if (!market) return { req, rejection: rejected(hash, "UNKNOWN_MARKET", `no market ${String(req.market)}`, { market: req.market }) };
     const check = checkOrderForMarket(market, req.order, nowSec, engine.config.expiryMarginSeconds);
-    if (!check.ok) {
-      results[i] = rejected(hash, check.code, check.message, check.details);
-      continue;
-    }
-    if (seen.has(hash)) {
-      results[i] = rejected(hash, "DUPLICATE_ORDER", "the same order twice in one batch");
-      continue;
-    }
-    seen.add(hash);
-    items.push({ index: i, item: toMatchItem(engine, req, check.priceTicks, check.lots), lockAtoms: check.lockAtoms, lockToken: check.lockToken });
-  }
+    if (!check.ok) return { req, rejection: rejected(hash, check.code, check.message, check.details) };
+    return { req, item: toMatchItem(engine, req, check.priceTicks, check.lots), lockAtoms: check.lockAtoms, lockToken: check.lockToken };
+  });
+}
 
-  // ---- 2. intake (per market), then one ledger step per trader (owed effects + locks),
-  // in one round trip
+/** Prepares and processes one batch (the engine prepares at enqueue time instead). */
+export async function processPlaceBatch(engine: MatchingEngine, requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
+  return processPreparedBatch(engine, prepareOrders(engine, requests, engine.deps.clock()));
+}
+
+/** A batch whose intake and ledger round are on the wire; see finishBatch. */
+export interface LockPhase {
+  now: number;
+  results: PlaceOrderResult[];
+  items: { index: number; item: MatchItem; lockAtoms: bigint; lockToken: Address }[];
+  lockIndex: Map<Address, number[]>;
+  /** Settles when Redis answered the round (a rejection is the batch's failure). */
+  locks: Promise<Map<Address, LockOutcome[]>>;
+}
+
+/**
+ * Steps 1 and 2: duplicates within the batch, then intake (per market) and one ledger step per
+ * trader (owed effects + locks), sent at once, in one round trip. Synchronous up to the send,
+ * so the engine can put this batch's round on the wire while the previous batch matches.
+ */
+export function startLockPhase(engine: MatchingEngine, prepared: readonly PreparedOrder[]): LockPhase {
+  const now = engine.deps.clock();
+  const results: PlaceOrderResult[] = new Array(prepared.length);
+  engine.metrics.batchOrders.observe(prepared.length);
+  const items: LockPhase["items"] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < prepared.length; i++) {
+    const p = prepared[i];
+    if (p.rejection) {
+      results[i] = p.rejection;
+      continue;
+    }
+    const item = p.item!;
+    if (seen.has(item.hash)) {
+      results[i] = rejected(item.hash, "DUPLICATE_ORDER", "the same order twice in one batch");
+      continue;
+    }
+    seen.add(item.hash);
+    items.push({ index: i, item, lockAtoms: p.lockAtoms!, lockToken: p.lockToken! });
+  }
   const byMarket = new Map<number, MatchItem[]>();
   const locks = new Map<Address, LockRequest[]>();
   const lockIndex = new Map<Address, number[]>();
@@ -120,14 +154,25 @@ export async function processPlaceBatch(engine: MatchingEngine, requests: readon
       lockIndex.set(it.item.trader, [k]);
     }
   });
-  const intake = [...byMarket].map(([id, list]) => {
+  const intake: ScriptCall[] = [];
+  for (const [id, list] of byMarket) {
     const k = bookKeys(id);
-    return { script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args: list.flatMap((it) => [it.hash, it.payload]) };
-  });
-  const lockResults = await ledgerRound(engine, { now, intake, locks });
+    for (let s = 0; s < list.length; s += engine.config.maxOrdersPerCall) {
+      const chunk = list.slice(s, s + engine.config.maxOrdersPerCall);
+      intake.push({ script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args: chunk.flatMap((it) => [it.hash, it.payload]) });
+    }
+  }
+  const lockResults = items.length > 0 || engine.hasOwed() ? ledgerRound(engine, { now, intake, locks }) : Promise.resolve(new Map<Address, LockOutcome[]>());
+  return { now, results, items, lockIndex, locks: lockResults };
+}
+
+/** Step 3: the lock outcomes, then the match; returns the batch's results. */
+export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Promise<PlaceOrderResult[]> {
+  const { results, items } = phase;
+  const lockResults = await phase.locks;
   const locked: MatchItem[] = [];
   const outcomeOf: LockOutcome[] = new Array(items.length);
-  for (const [trader, outcomes] of lockResults) lockIndex.get(trader)!.forEach((k, j) => (outcomeOf[k] = outcomes[j]));
+  for (const [trader, outcomes] of lockResults) phase.lockIndex.get(trader)?.forEach((k, j) => (outcomeOf[k] = outcomes[j]));
   items.forEach((it, k) => {
     const o = outcomeOf[k];
     if (o.ok) {
@@ -141,14 +186,18 @@ export async function processPlaceBatch(engine: MatchingEngine, requests: readon
     else results[it.index] = rejected(it.item.hash, o.code, undefined, { token: it.lockToken, required: it.lockAtoms, available: o.available });
   });
 
-  // ---- 3. match (its ledger effects are owed to the next round)
-  const outcomes = locked.length > 0 || engine.discards.size > 0 ? await matchStage(engine, locked, { now }) : new Map<Hex, MatchOutcome>();
+  // ---- 3. match (its ledger effects are owed to a later round)
+  const outcomes = locked.length > 0 || engine.discards.size > 0 ? await matchStage(engine, locked, { now: phase.now }) : new Map<Hex, MatchOutcome>();
   for (const it of items) {
     if (results[it.index]) continue;
     results[it.index] = placeResult(it.item, outcomes.get(it.item.hash));
   }
   for (const r of results) engine.metrics.orders.inc({ result: r.status, code: r.status === "rejected" ? r.code : "" });
   return results;
+}
+
+export async function processPreparedBatch(engine: MatchingEngine, prepared: readonly PreparedOrder[]): Promise<PlaceOrderResult[]> {
+  return finishBatch(engine, startLockPhase(engine, prepared));
 }
 
 function placeResult(item: MatchItem, o: MatchOutcome | undefined): PlaceOrderResult {

@@ -2,4 +2,4 @@ export { createRedisClient, isCluster, masterNodes, waitReady, type RedisClient,
 export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
 export { KEY_ROOT, keyspacePrefix, marketTag, traderTag } from "./keys";
 export { keySlot, sameSlot } from "./slot";
-export { LUA_BIGINT, LUA_ARGS } from "./lua";
+export { LUA_BIGINT, LUA_ARGS, LUA_PRELUDE } from "./lua";

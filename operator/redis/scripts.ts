@@ -20,6 +20,9 @@ import type { Logger } from "../log";
 import { isCluster, masterNodes, waitReady, type RedisClient } from "./client";
 import { keySlot, sameSlot } from "./slot";
 
+/** Local aliases every script starts with (see lua/prelude.lua). */
+const LUA_PRELUDE = fs.readFileSync(path.join(__dirname, "lua", "prelude.lua"), "utf8");
+
 export interface LuaScript {
   name: string;
   /** The exact text sent to Redis (shebang, shared helpers, script). */
@@ -41,7 +44,7 @@ export interface DefineScriptParams {
 
 export function defineScript(params: DefineScriptParams): LuaScript {
   const shebang = params.readOnly ? "#!lua flags=no-writes" : "#!lua";
-  const source = [shebang, ...(params.libs ?? []), params.body].join("\n");
+  const source = [shebang, LUA_PRELUDE, ...(params.libs ?? []), params.body].join("\n");
   return {
     name: params.name,
     source,

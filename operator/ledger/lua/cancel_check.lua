@@ -46,17 +46,19 @@ end
 local list = {}
 if mode == "hashes" then
   if #ARGV >= 6 then
-    local vals = redis.call("HMGET", KEYS[2], unpack(ARGV, 6))
+    local hashes = {}
+    for i = 6, #ARGV do hashes[#hashes + 1] = ARGV[i] end
+    local vals = rcall_list("HMGET", KEYS[2], hashes)
     for i = 6, #ARGV do
       local v = vals[i - 5]
-      list[#list + 1] = v and string.match(v, "^(%d+)|") or ""
+      list[#list + 1] = v and s_match(v, "^(%d+)|") or ""
     end
   end
 else
-  local all = redis.call("HGETALL", KEYS[2])
+  local all = rcall("HGETALL", KEYS[2])
   local prefix = ARGV[6] .. "|"
   for i = 1, #all, 2 do
-    if string.sub(all[i + 1], 1, #prefix) == prefix then list[#list + 1] = all[i] end
+    if s_sub(all[i + 1], 1, #prefix) == prefix then list[#list + 1] = all[i] end
   end
   table.sort(list)
 end

@@ -13,7 +13,7 @@ if not bi_valid(amount) or amount == "0" then return bad_input("amount") end
 if type(id) ~= "string" or #id == 0 or #id > 200 then return bad_input("depositId") end
 
 local record = token .. "|" .. amount
-local prev = redis.call("HGET", KEYS[2], id)
+local prev = rcall("HGET", KEYS[2], id)
 if prev then
   if prev == record then return 0 end
   return redis.error_reply("DEPOSIT_CONFLICT deposit " .. id .. " was credited as " .. prev)
@@ -21,5 +21,5 @@ end
 bal_key = KEYS[1]
 bal_add("b:" .. token .. ":a", amount)
 bal_flush()
-redis.call("HSET", KEYS[2], id, record)
+rcall("HSET", KEYS[2], id, record)
 return 1

@@ -12,7 +12,7 @@ local bal_dirty = {}
 local function bal_get(field)
   local v = bal_cache[field]
   if v == nil then
-    v = redis.call("HGET", bal_key, field) or "0"
+    v = rcall("HGET", bal_key, field) or "0"
     bal_cache[field] = v
   end
   return v
@@ -27,7 +27,7 @@ end
 -- Whether s (digits only, by the caller's pattern) is canonical: no leading zero, at most
 -- maxlen digits.
 local function canon(s, maxlen)
-  return #s <= maxlen and (#s == 1 or string.byte(s, 1) ~= 48)
+  return #s <= maxlen and (#s == 1 or s_byte(s, 1) ~= 48)
 end
 
 local function bal_add(field, amount)
@@ -51,10 +51,10 @@ local function bal_prefetch(fields)
     if bal_cache[f] == nil then want[#want + 1] = f end
   end
   if #want == 0 then return end
-  local vals = redis.call("HMGET", bal_key, unpack(want))
+  local vals = rcall_list("HMGET", bal_key, want)
   for i, f in ipairs(want) do
     local v = vals[i]
-    if not v and string.byte(f, 1) == 98 then v = "0" end -- "b"
+    if not v and s_byte(f, 1) == 98 then v = "0" end -- "b"
     bal_cache[f] = v
   end
 end
@@ -72,17 +72,17 @@ local function bal_flush()
       args[#args + 1] = v
     end
   end
-  if #zeros > 0 then redis.call("HDEL", bal_key, unpack(zeros)) end
-  if #args > 0 then redis.call("HSET", bal_key, unpack(args)) end
+  if #zeros > 0 then rcall_list("HDEL", bal_key, zeros) end
+  if #args > 0 then rcall_list("HSET", bal_key, args, 2) end
 end
 
 -- Token bucket, counted in millitokens: `refill` tokens per second is `refill` millitokens
 -- per millisecond, so everything stays an integer. An absent key is a full bucket.
 local function bucket_load(key, now, capacity, refill)
   local full = capacity * 1000
-  local v = redis.call("GET", key)
+  local v = rcall("GET", key)
   if not v then return full end
-  local t, ts = string.match(v, "^(%d+)|(%d+)$")
+  local t, ts = s_match(v, "^(%d+)|(%d+)$")
   if not t then return full end
   local elapsed = now - tonumber(ts)
   if elapsed < 0 then elapsed = 0 end -- a clock that stepped back refills nothing
@@ -94,15 +94,15 @@ end
 local function bucket_store(key, tokens, now, capacity, refill)
   local full = capacity * 1000
   if tokens >= full then
-    redis.call("DEL", key)
+    rcall("DEL", key)
     return
   end
-  local value = string.format("%.0f|%.0f", tokens, now)
+  local value = s_format("%.0f|%.0f", tokens, now)
   if refill > 0 then
     -- Expires when it would be full again: an idle trader's bucket costs no memory.
-    redis.call("SET", key, value, "PX", math.ceil((full - tokens) / refill) + 1)
+    rcall("SET", key, value, "PX", math.ceil((full - tokens) / refill) + 1)
   else
-    redis.call("SET", key, value)
+    rcall("SET", key, value)
   end
 end
 

@@ -31,7 +31,7 @@ for i = 2, #ARGV do
   local v = bal_cache["f:" .. ARGV[i]]
   if v then
     local entries = {}
-    for kind, token, atoms in string.gmatch(v, "([oi])|(0x%x+)|(%d+)") do
+    for kind, token, atoms in s_gmatch(v, "([oi])|(0x%x+)|(%d+)") do
       entries[#entries + 1] = { kind, token, atoms }
       bal_fields[#bal_fields + 1] = "b:" .. token .. ":" .. kind
       bal_fields[#bal_fields + 1] = "b:" .. token .. ":a"

@@ -54,7 +54,7 @@ local refill = int_arg(ARGV[3], 0, 1000000000)
 local lock_id = ARGV[4]
 local n_ops = int_arg(ARGV[5], 0, 1000000)
 if not now or not capacity or not refill or not n_ops or 5 + n_ops > #ARGV then return bad_input("header") end
-if type(lock_id) ~= "string" or #lock_id == 0 or #lock_id > 64 or string.find(lock_id, "^[%w:%-]+$") == nil then return bad_input("lockId") end
+if type(lock_id) ~= "string" or #lock_id == 0 or #lock_id > 64 or s_find(lock_id, "^[%w:%-]+$") == nil then return bad_input("lockId") end
 local n = #ARGV - 5 - n_ops
 
 -- ---- parse and validate everything (one pattern per operation)
@@ -73,41 +73,44 @@ local function want_hash(h)
     hashes[#hashes + 1] = h
   end
 end
-local A = "(0x[0-9a-f]+)" -- address or hash (length checked below)
-local D = "(%d+)"
-local P_F = "^F|" .. A .. "|" .. D .. "|" .. D .. "|" .. D .. "|" .. A .. "|" .. D .. "|" .. D .. "|" .. A .. "|" .. D .. "$"
-local P_X = "^X|" .. D .. "|" .. D .. "|" .. D .. "|" .. A .. "|" .. D .. "|" .. A .. "|" .. D .. "$"
-local P_C = "^C|" .. A .. "|" .. D .. "$"
-local P_R = "^R|" .. A .. "$"
-local P_O = "^" .. A .. "|" .. D .. "|" .. D .. "|" .. A .. "|" .. D .. "|" .. D .. "$"
+-- Hashes and addresses are (0x[0-9a-f]+) with their length checked below; numbers (%d+).
+local P_F = "^F|(0x[0-9a-f]+)|(%d+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)$"
+local P_X = "^X|(%d+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(0x[0-9a-f]+)|(%d+)$"
+local P_C = "^C|(0x[0-9a-f]+)|(%d+)$"
+local P_R = "^R|(0x[0-9a-f]+)$"
+local P_O = "^(0x[0-9a-f]+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(%d+)$"
 for i = 1, n_ops do
   local s = ARGV[5 + i]
-  local tag = string.sub(s, 1, 1)
+  local tag = s_sub(s, 1, 1)
   local op
   if tag == "F" then
-    local h, ctr, fid, lots, st, spend, impr, rt, recv = string.match(s, P_F)
+    local h, ctr, fid, lots, st, spend, impr, rt, recv = s_match(s, P_F)
     if not h or #h ~= 66 or #st ~= 42 or #rt ~= 42 or not canon(ctr, 15) or not canon(fid, 20) or not canon(lots, 15)
       or not canon(spend, 78) or not canon(impr, 78) or not canon(recv, 78) then
       return bad_input("fill op #" .. i)
     end
-    op = { tag = tag, h, tonumber(ctr), fid, tonumber(lots), st, spend, impr, rt, recv }
+    -- Fields 10..14: the account fields the fill touches (locked, pendingOut, available of the
+    -- spent token; pendingIn of the received one; the fill's pending record).
+    local sb = "b:" .. st
+    op = { tag = tag, h, tonumber(ctr), fid, tonumber(lots), st, spend, impr, rt, recv, sb .. ":l", sb .. ":o", sb .. ":a", "b:" .. rt .. ":i", "f:" .. fid }
     want_hash(h)
-    want("b:" .. st .. ":l"); want("b:" .. st .. ":o"); want("b:" .. st .. ":a"); want("b:" .. rt .. ":i"); want("f:" .. fid)
+    want(op[10]); want(op[11]); want(op[12]); want(op[13]); want(op[14])
   elseif tag == "X" then
-    local m, ctr, fid, bt, bf, qt, qf = string.match(s, P_X)
+    local m, ctr, fid, bt, bf, qt, qf = s_match(s, P_X)
     if not m or not canon(m, 5) or tonumber(m) > 65535 or not canon(ctr, 15) or not canon(fid, 20) or #bt ~= 42 or #qt ~= 42
       or not canon(bf, 78) or not canon(qf, 78) then
       return bad_input("fee op #" .. i)
     end
-    op = { tag = tag, m, tonumber(ctr), fid, bt, bf, qt, qf }
-    want("b:" .. bt .. ":i"); want("b:" .. qt .. ":i"); want("f:" .. fid); want("h:" .. m)
+    -- Fields 8..11: pendingIn of both tokens, the fill's pending record, the fee mark.
+    op = { tag = tag, m, tonumber(ctr), fid, bt, bf, qt, qf, "b:" .. bt .. ":i", "b:" .. qt .. ":i", "f:" .. fid, "h:" .. m }
+    want(op[8]); want(op[9]); want(op[10]); want(op[11])
   elseif tag == "C" then
-    local h, rem = string.match(s, P_C)
+    local h, rem = s_match(s, P_C)
     if not h or #h ~= 66 or not canon(rem, 15) then return bad_input("close op #" .. i) end
     op = { tag = tag, h, tonumber(rem) }
     want_hash(h)
   elseif tag == "R" then
-    local h = string.match(s, P_R)
+    local h = s_match(s, P_R)
     if not h or #h ~= 66 then return bad_input("release op #" .. i) end
     op = { tag = tag, h }
     want_hash(h)
@@ -118,7 +121,7 @@ for i = 1, n_ops do
 end
 local orders = {}
 for i = 1, n do
-  local h, nonce, m, tok, atoms, lots = string.match(ARGV[5 + n_ops + i], P_O)
+  local h, nonce, m, tok, atoms, lots = s_match(ARGV[5 + n_ops + i], P_O)
   if not h or #h ~= 66 or not canon(nonce, 78) or not canon(m, 5) or tonumber(m) > 65535 or #tok ~= 42
     or not canon(atoms, 78) or atoms == "0" or not canon(lots, 15) or lots == "0" then
     return bad_input("order #" .. i)
@@ -133,11 +136,11 @@ end
 bal_key = KEYS[1]
 local recs = {} -- hash -> parsed lock record, or false (none / dropped)
 if #hashes > 0 then
-  local vals = redis.call("HMGET", KEYS[2], unpack(hashes))
+  local vals = rcall_list("HMGET", KEYS[2], hashes)
   for i, hash in ipairs(hashes) do
     local v = vals[i]
     if v then
-      local m, tok, rl, lots, filled, last, nonce, lid = string.match(v, "^(%d+)|(0x%x+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)$")
+      local m, tok, rl, lots, filled, last, nonce, lid = s_match(v, "^(%d+)|(0x%x+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)$")
       if not m then return redis.error_reply("LEDGER_INVARIANT bad lock record " .. hash) end
       recs[hash] = { market = m, token = tok, rlock = rl, lots = tonumber(lots), filled = tonumber(filled), last = tonumber(last), nonce = nonce, lid = lid }
       want("b:" .. tok .. ":l")
@@ -153,8 +156,7 @@ if #fields > 0 then bal_prefetch(fields) end
 local rec_dirty = {}
 local applied, skipped = 0, 0
 local function fail(i, what) return redis.error_reply("LEDGER_INVARIANT op #" .. i .. ": " .. what) end
-local function pf_append(fill_id, entry)
-  local f = "f:" .. fill_id
+local function pf_append(f, entry)
   local v = bal_cache[f]
   if v then v = v .. ";" .. entry else v = entry end
   bal_set(f, v)
@@ -175,10 +177,10 @@ for i = 1, n_ops do
       local consumed = bi_add(spend, improvement)
       local rlock = bi_sub(r.rlock, consumed)
       if not rlock then return fail(i, "fill consumes more than the order's lock") end
-      if not bal_sub("b:" .. spend_token .. ":l", consumed) then return fail(i, "locked balance would go negative") end
-      bal_add("b:" .. spend_token .. ":o", spend)
-      bal_add("b:" .. spend_token .. ":a", improvement)
-      bal_add("b:" .. recv_token .. ":i", recv)
+      if not bal_sub(op[10], consumed) then return fail(i, "locked balance would go negative") end
+      bal_add(op[11], spend)
+      bal_add(op[12], improvement)
+      bal_add(op[13], recv)
       r.rlock = rlock
       r.filled = r.filled + lots
       r.last = ctr
@@ -187,19 +189,19 @@ for i = 1, n_ops do
         recs[op[1]] = false
       end
       rec_dirty[op[1]] = true
-      pf_append(op[3], "o|" .. spend_token .. "|" .. spend .. ";i|" .. recv_token .. "|" .. recv)
+      pf_append(op[14], "o|" .. spend_token .. "|" .. spend .. ";i|" .. recv_token .. "|" .. recv)
       applied = applied + 1
     end
   elseif tag == "X" then
-    local hf, ctr = "h:" .. op[1], op[2]
+    local hf, ctr = op[11], op[2]
     if ctr <= tonumber(bal_cache[hf] or "0") then
       skipped = skipped + 1
     else
-      bal_add("b:" .. op[4] .. ":i", op[5])
-      bal_add("b:" .. op[6] .. ":i", op[7])
-      bal_set(hf, string.format("%d", ctr))
-      if op[5] ~= "0" then pf_append(op[3], "i|" .. op[4] .. "|" .. op[5]) end
-      if op[7] ~= "0" then pf_append(op[3], "i|" .. op[6] .. "|" .. op[7]) end
+      bal_add(op[8], op[5])
+      bal_add(op[9], op[7])
+      bal_set(hf, s_format("%d", ctr))
+      if op[5] ~= "0" then pf_append(op[10], "i|" .. op[4] .. "|" .. op[5]) end
+      if op[7] ~= "0" then pf_append(op[10], "i|" .. op[6] .. "|" .. op[7]) end
       applied = applied + 1
     end
   else -- "C" or "R"
@@ -239,8 +241,8 @@ for i = 1, n do
     if r then
       lid = r.lid
     elseif r == nil then
-      local rec = redis.call("HGET", KEYS[2], o.hash)
-      lid = rec and string.match(rec, "|([^|]*)$")
+      local rec = rcall("HGET", KEYS[2], o.hash)
+      lid = rec and s_match(rec, "|([^|]*)$")
     end
     replay = lid == lock_id
   end
@@ -269,7 +271,7 @@ for i = 1, n do
         bal_add("b:" .. o.token .. ":l", o.atoms)
         bal_set(nf, o.hash)
         new_recs[#new_recs + 1] = o.hash
-        new_recs[#new_recs + 1] = table.concat({ o.market, o.token, o.atoms, o.lots, "0", "0", o.nonce, lock_id }, "|")
+        new_recs[#new_recs + 1] = t_concat({ o.market, o.token, o.atoms, o.lots, "0", "0", o.nonce, lock_id }, "|")
         locks[#locks + 1] = "OK"
         locks[#locks + 1] = ""
       end
@@ -284,13 +286,13 @@ for hash in pairs(rec_dirty) do
   local r = recs[hash]
   if r then
     set_args[#set_args + 1] = hash
-    set_args[#set_args + 1] = table.concat({ r.market, r.token, r.rlock, string.format("%d", r.lots), string.format("%d", r.filled), string.format("%d", r.last), r.nonce, r.lid }, "|")
+    set_args[#set_args + 1] = t_concat({ r.market, r.token, r.rlock, s_format("%d", r.lots), s_format("%d", r.filled), s_format("%d", r.last), r.nonce, r.lid }, "|")
   else
     del_args[#del_args + 1] = hash
   end
 end
 for i = 1, #new_recs do set_args[#set_args + 1] = new_recs[i] end
-if #del_args > 0 then redis.call("HDEL", KEYS[2], unpack(del_args)) end
-if #set_args > 0 then redis.call("HSET", KEYS[2], unpack(set_args)) end
+if #del_args > 0 then rcall_list("HDEL", KEYS[2], del_args) end
+if #set_args > 0 then rcall_list("HSET", KEYS[2], set_args, 2) end
 if bucket_changed then bucket_store(KEYS[3], tokens, now, capacity, refill) end
 return { applied, skipped, locks }

@@ -28,7 +28,7 @@ local function book_init(prefix)
   K_DEPTH = prefix .. "depth"
   K_EXPIRY = prefix .. "expiry"
   K_CLOSED = prefix .. "closed"
-  local s = redis.call("HMGET", K_STATE, "seq", "fill", "close")
+  local s = rcall("HMGET", K_STATE, "seq", "fill", "close")
   st.seq = tonumber(s[1] or "0")
   st.fill = tonumber(s[2] or "0")
   st.close = tonumber(s[3] or "0")
@@ -42,7 +42,7 @@ local function book_keys_ok(prefix, first, names)
   return true
 end
 
-local function fmt_int(x) return string.format("%d", x) end
+local function fmt_int(x) return s_format("%d", x) end
 
 -- ---- order records (read once, written back once by rec_flush)
 local recs, rec_dirty = {}, {}
@@ -50,13 +50,13 @@ local recs, rec_dirty = {}, {}
 local function rec_get(hash)
   local r = recs[hash]
   if r == nil then
-    local v = redis.call("HGET", K_ORDERS, hash)
+    local v = rcall("HGET", K_ORDERS, hash)
     if not v then
       recs[hash] = false
       return false
     end
     local side, ticks, lots, rem, seq, flags, expiry, state, trader, recv, reason =
-      string.match(v, "^([bs])|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([ofct])|(0x%x+)|(%d+)|(%u?)$")
+      s_match(v, "^([bs])|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([ofct])|(0x%x+)|(%d+)|(%u?)$")
     if not side then error("corrupt order record " .. hash) end
     r = {
       side = side, ticks = tonumber(ticks), tick_s = ticks, lots = tonumber(lots), rem = tonumber(rem),
@@ -80,10 +80,10 @@ local function rec_flush()
   for hash in pairs(rec_dirty) do
     local r = recs[hash]
     args[#args + 1] = hash
-    args[#args + 1] = string.format("%s|%s|%d|%d|%d|%d|%d|%s|%s|%s|%s",
+    args[#args + 1] = s_format("%s|%s|%d|%d|%d|%d|%d|%s|%s|%s|%s",
       r.side, r.tick_s, r.lots, r.rem, r.seq, r.flags, r.expiry, r.state, r.trader, r.recv, r.reason)
   end
-  if #args > 0 then redis.call("HSET", K_ORDERS, unpack(args)) end
+  if #args > 0 then rcall_list("HSET", K_ORDERS, args, 2) end
 end
 
 -- ---- price levels
@@ -98,11 +98,11 @@ local function level_key(side, tick_s) return PREFIX .. "lvl:" .. side .. ":" ..
 -- tombstones) when nothing is left. Returns true when the level was removed.
 local function level_add(side, tick_s, delta)
   local field = side .. ":" .. tick_s
-  local d = redis.call("HINCRBY", K_DEPTH, field, delta)
+  local d = rcall("HINCRBY", K_DEPTH, field, delta)
   if d <= 0 then
-    redis.call("HDEL", K_DEPTH, field)
-    redis.call("ZREM", side_set(side), tick_s)
-    redis.call("DEL", level_key(side, tick_s))
+    rcall("HDEL", K_DEPTH, field)
+    rcall("ZREM", side_set(side), tick_s)
+    rcall("DEL", level_key(side, tick_s))
     return true
   end
   return false
@@ -112,9 +112,9 @@ end
 local function best_level(taker_side)
   local best
   if taker_side == "b" then
-    best = redis.call("ZRANGE", K_ASKS, 0, 0)
+    best = rcall("ZRANGE", K_ASKS, 0, 0)
   else
-    best = redis.call("ZRANGE", K_BIDS, -1, -1)
+    best = rcall("ZRANGE", K_BIDS, -1, -1)
   end
   return best[1]
 end
@@ -129,7 +129,7 @@ end
 -- order's fills: "fc" is the fill counter at the close).
 local function emit_close(hash, r, reason)
   st.close = st.close + 1
-  redis.call("XADD", K_CLOSED, fmt_int(st.close) .. "-0",
+  rcall("XADD", K_CLOSED, fmt_int(st.close) .. "-0",
     "h", hash, "t", r.trader, "sd", r.side, "px", r.tick_s, "rem", r.rem, "why", reason, "fc", st.fill, "ts", NOW_MS)
   closes[#closes + 1] = { st.close, hash, r.trader, r.side, r.tick_s, r.rem, reason, st.fill }
 end
@@ -138,7 +138,7 @@ end
 -- empties) and journals the close. Returns true when its level was removed.
 local function close_resting(hash, r, reason)
   local removed = level_add(r.side, r.tick_s, -r.rem)
-  redis.call("ZREM", K_EXPIRY, hash)
+  rcall("ZREM", K_EXPIRY, hash)
   r.state = "c"
   r.reason = reason
   rec_touch(hash)

@@ -68,17 +68,17 @@ end
 if mode == "orders" then
   for i = 6, #ARGV do cancel_one(ARGV[i], "C", trader) end
 else
-  local hashes = redis.call("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. fmt_int(cutoff), "LIMIT", 0, limit)
+  local hashes = rcall("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. fmt_int(cutoff), "LIMIT", 0, limit)
   for _, hash in ipairs(hashes) do
     local r = rec_get(hash)
     if r and r.state == "o" then
       cancel_one(hash, "E", nil)
     else
-      redis.call("ZREM", K_EXPIRY, hash) -- stale entry
+      rcall("ZREM", K_EXPIRY, hash) -- stale entry
     end
   end
 end
 
 rec_flush()
-if #closes > 0 then redis.call("HSET", K_STATE, "close", st.close) end
+if #closes > 0 then rcall("HSET", K_STATE, "close", st.close) end
 return { close_before, results, flatten_closes() }

@@ -15,7 +15,7 @@ for i = 1, #ARGV, 2 do
   if not is_hash32(ARGV[i]) or #ARGV[i + 1] == 0 then return bad_input("pair #" .. ((i + 1) / 2)) end
   hashes[#hashes + 1] = ARGV[i]
 end
-local existing = redis.call("HMGET", KEYS[1], unpack(hashes))
+local existing = rcall_list("HMGET", KEYS[1], hashes)
 local args = {}
 for i, hash in ipairs(hashes) do
   if not existing[i] then
@@ -23,6 +23,6 @@ for i, hash in ipairs(hashes) do
     args[#args + 1] = ARGV[2 * i]
   end
 end
-if #args > 0 then redis.call("HSET", KEYS[1], unpack(args)) end
-redis.call("SADD", KEYS[2], unpack(hashes))
+if #args > 0 then rcall_list("HSET", KEYS[1], args, 2) end
+rcall_list("SADD", KEYS[2], hashes)
 return #hashes

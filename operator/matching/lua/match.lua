@@ -24,12 +24,12 @@
 --   6 marketHex    the market id as 4 hex digits: fillId = "0x" .. marketHex .. counter as 12
 --                  hex digits, i.e. (marketId << 48) | counter as a 0x-prefixed uint64
 --   7 maxFills     cap on fills in this call
---   8 n            new orders
---   9 nd           inbox entries to discard (orders the engine settled will not be processed)
---   then 8 fields per new order: hash, trader, side (b|s), priceTicks, lots,
---                  flags (0 | 1 post-only | 2 IOC), expiry (unix s, clamped to 2^53-1), receivedAt (ms)
---   then nd order hashes to discard: removed from the inbox, and their payload dropped unless
---                  the market knows the order
+--   8 n            new orders, then ARGV[9 .. 8+n] the new orders, one packed string each:
+--                  "hash|trader|side(b|s)|priceTicks|lots|flags(0|1 post-only|2 IOC)|expiry|receivedAt"
+--                  (expiry unix s clamped to 2^53-1, receivedAt unix ms)
+--   then the order hashes to discard from the inbox (orders the engine settled will not be
+--                  processed): removed from the inbox, and their payload dropped unless the
+--                  market knows the order
 -- Returns { pending, fillBefore, closeBefore, results, fills, closes }:
 --   pending      hash of the taker cut by the fill cap ("" if none): call again (with the
 --                deferred orders) to continue it; it is matched before anything new
@@ -48,12 +48,13 @@
 -- Self-trade prevention, "expire maker": a resting order of the taker's own trader is closed
 -- (reason S, its remainder unlocked) and matching continues behind it.
 -- The book is never left crossed: a taker cut by the cap is not resting ("t") and is finished
--- by the next call before any other order.
+-- by the next call before any other order (also when the market was halted in between: it
+-- was accepted before the halt).
 
 local prefix = ARGV[1]
 if type(prefix) ~= "string" or #prefix == 0
   or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry", "accepted", "fills", "closed", "inbox" })
-  or string.find(KEYS[1], ":meta$") == nil then
+  or s_find(KEYS[1], ":meta$") == nil then
   return bad_input("prefix/keys")
 end
 local now = int_arg(ARGV[2], 0, MAX_SAFE)
@@ -63,39 +64,41 @@ local taker_fee = int_arg(ARGV[5], 0, 10000)
 local market_hex = ARGV[6]
 local max_fills = int_arg(ARGV[7], 1, 1000000)
 local n = int_arg(ARGV[8], 0, 100000)
-local nd = int_arg(ARGV[9], 0, 100000)
-if not now or not cutoff or not maker_fee or not taker_fee or type(market_hex) ~= "string" or string.find(market_hex, "^%x%x%x%x$") == nil or not max_fills or not n or not nd then
+if not now or not cutoff or not maker_fee or not taker_fee or type(market_hex) ~= "string" or s_find(market_hex, "^%x%x%x%x$") == nil or not max_fills or not n or 8 + n > #ARGV then
   return bad_input("header")
 end
-if #ARGV ~= 9 + 8 * n + nd then return bad_input("ARGV length") end
+local P_ORDER = "^(0x[0-9a-f]+)|(0x[0-9a-f]+)|([bs])|(%d+)|(%d+)|([012])|(%d+)|(%d+)$"
+local function small_int(s, min)
+  if #s > 16 or (#s > 1 and s_byte(s, 1) == 48) then return nil end
+  local v = tonumber(s)
+  if v < min or v > MAX_SAFE then return nil end
+  return v
+end
 local orders = {}
 for i = 1, n do
-  local b = 9 + 8 * (i - 1)
+  local hash, trader, side, tick_s, lots, flags, expiry, recv = s_match(ARGV[8 + i], P_ORDER)
+  if not hash or #hash ~= 66 or #trader ~= 42 then return bad_input("order #" .. i) end
   local o = {
-    hash = ARGV[b + 1], trader = ARGV[b + 2], side = ARGV[b + 3], tick_s = ARGV[b + 4],
-    ticks = int_arg(ARGV[b + 4], 1, MAX_SAFE), lots = int_arg(ARGV[b + 5], 1, MAX_SAFE),
-    flags = int_arg(ARGV[b + 6], 0, 2), expiry = int_arg(ARGV[b + 7], 0, MAX_SAFE),
-    recv = ARGV[b + 8],
+    hash = hash, trader = trader, side = side, tick_s = tick_s, ticks = small_int(tick_s, 1), lots = small_int(lots, 1),
+    flags = tonumber(flags), expiry = small_int(expiry, 0), recv = recv,
   }
-  if not is_hash32(o.hash) or not is_address(o.trader) or (o.side ~= "b" and o.side ~= "s")
-    or not o.ticks or o.tick_s ~= fmt_int(o.ticks) or not o.lots or not o.flags or not o.expiry
-    or not int_arg(o.recv, 0, MAX_SAFE) then
-    return bad_input("order #" .. i)
-  end
+  if not o.ticks or not o.lots or not o.expiry or not small_int(recv, 0) then return bad_input("order #" .. i) end
   orders[i] = o
 end
 local discards = {}
-for i = 1, nd do
-  local h = ARGV[9 + 8 * n + i]
-  if not is_hash32(h) then return bad_input("discard #" .. i) end
-  discards[i] = h
+for i = 9 + n, #ARGV do
+  if not is_hash32(ARGV[i]) then return bad_input("discard #" .. (i - 8 - n)) end
+  discards[#discards + 1] = ARGV[i]
 end
-local status = redis.call("HGET", KEYS[1], "status")
+local status = rcall("HGET", KEYS[1], "status")
 if not status then return redis.error_reply("MARKET_UNKNOWN no market meta at " .. KEYS[1]) end
 
--- ---- every input is valid: from here on the script writes
 NOW_MS = now
 book_init(prefix)
+-- Fill ids keep 48 bits for the counter.
+if st.fill + max_fills > 281474976710655 then return redis.error_reply("MARKET_FILL_IDS_EXHAUSTED") end
+
+-- ---- every input is valid: from here on the script writes
 local fill_before, close_before = st.fill, st.close
 local K_PAYLOADS, K_ACCEPTED, K_FILLS, K_INBOX = KEYS[4], KEYS[9], KEYS[10], KEYS[12]
 local fills = {}
@@ -114,21 +117,21 @@ local function match_taker(t)
     local removed = false
     while t.rem > 0 and not removed do
       if fills_now >= max_fills then return false end
-      local mh = redis.call("LINDEX", lkey, 0)
+      local mh = rcall("LINDEX", lkey, 0)
       if not mh then
         -- Cannot happen while depth and lists agree; repair rather than loop forever.
-        redis.call("HDEL", K_DEPTH, opp .. ":" .. lvl)
-        redis.call("ZREM", side_set(opp), lvl)
+        rcall("HDEL", K_DEPTH, opp .. ":" .. lvl)
+        rcall("ZREM", side_set(opp), lvl)
         removed = true
       else
         local m = rec_get(mh)
         if not m or m.state ~= "o" then
-          redis.call("LPOP", lkey) -- tombstone of a closed order
+          rcall("LPOP", lkey) -- tombstone of a closed order
         elseif m.expiry < cutoff then
-          redis.call("LPOP", lkey)
+          rcall("LPOP", lkey)
           removed = close_resting(mh, m, "E")
         elseif m.trader == t.trader then
-          redis.call("LPOP", lkey)
+          rcall("LPOP", lkey)
           removed = close_resting(mh, m, "S")
         else
           local q = t.rem
@@ -136,16 +139,16 @@ local function match_taker(t)
           st.fill = st.fill + 1
           fills_now = fills_now + 1
           local ctr = fmt_int(st.fill)
-          local fid = "0x" .. market_hex .. string.format("%012x", st.fill)
-          redis.call("XADD", K_FILLS, ctr .. "-0", "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
+          local fid = "0x" .. market_hex .. s_format("%012x", st.fill)
+          rcall("XADD", K_FILLS, ctr .. "-0", "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
             "sd", t.side, "px", lvl, "tpx", t.tick_s, "l", q, "mf", maker_fee, "tf", taker_fee, "ts", now)
           t.rem = t.rem - q
           m.rem = m.rem - q
           rec_touch(mh)
           if m.rem == 0 then
             m.state = "f"
-            redis.call("LPOP", lkey)
-            redis.call("ZREM", K_EXPIRY, mh)
+            rcall("LPOP", lkey)
+            rcall("ZREM", K_EXPIRY, mh)
           end
           removed = level_add(opp, lvl, -q)
           fills[#fills + 1] = { st.fill, fid, t.hash, mh, m.trader, t.trader, t.side, lvl, t.tick_s, q, m.rem }
@@ -172,16 +175,16 @@ local function finish_taker(t)
     t.reason = "I"
     emit_close(t.hash, t, "I")
   else
-    redis.call("RPUSH", level_key(t.side, t.tick_s), t.hash)
-    local d = redis.call("HINCRBY", K_DEPTH, t.side .. ":" .. t.tick_s, t.rem)
-    if d == t.rem then redis.call("ZADD", side_set(t.side), t.ticks, t.tick_s) end
-    redis.call("ZADD", K_EXPIRY, t.expiry, t.hash)
+    rcall("RPUSH", level_key(t.side, t.tick_s), t.hash)
+    local d = rcall("HINCRBY", K_DEPTH, t.side .. ":" .. t.tick_s, t.rem)
+    if d == t.rem then rcall("ZADD", side_set(t.side), t.ticks, t.tick_s) end
+    rcall("ZADD", K_EXPIRY, t.expiry, t.hash)
     t.state = "o"
   end
   rec_touch(t.hash)
 end
 
-local pending = redis.call("HGET", K_STATE, "pending") or ""
+local pending = rcall("HGET", K_STATE, "pending") or ""
 local pending_before, seq_before = pending, st.seq
 local capped = false
 local results = {}
@@ -220,7 +223,7 @@ for i = 1, n do
       status_code, code = "R", "POST_ONLY_WOULD_CROSS"
     else
       st.seq = st.seq + 1
-      redis.call("XADD", K_ACCEPTED, fmt_int(st.seq) .. "-0", "h", o.hash, "t", o.trader, "ra", o.recv)
+      rcall("XADD", K_ACCEPTED, fmt_int(st.seq) .. "-0", "h", o.hash, "t", o.trader, "ra", o.recv)
       processed[#processed + 1] = o.hash
       local t = {
         hash = o.hash, side = o.side, ticks = o.ticks, tick_s = o.tick_s, lots = o.lots, rem = o.lots,
@@ -251,10 +254,10 @@ for _, h in ipairs(discards) do
   if not rec_get(h) then dropped[#dropped + 1] = h end
 end
 rec_flush()
-if #processed > 0 then redis.call("SREM", K_INBOX, unpack(processed)) end
-if #dropped > 0 then redis.call("HDEL", K_PAYLOADS, unpack(dropped)) end
+if #processed > 0 then rcall_list("SREM", K_INBOX, processed) end
+if #dropped > 0 then rcall_list("HDEL", K_PAYLOADS, dropped) end
 if st.seq ~= seq_before or st.fill ~= fill_before or st.close ~= close_before or pending ~= pending_before then
-  redis.call("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
+  rcall("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
 end
 
 local flat_fills = {}

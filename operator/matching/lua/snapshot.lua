@@ -9,15 +9,15 @@ if not levels then return bad_input("levels") end
 local function side(key, letter, reverse)
   local ticks
   if reverse then
-    ticks = redis.call("ZREVRANGE", key, 0, levels - 1)
+    ticks = rcall("ZREVRANGE", key, 0, levels - 1)
   else
-    ticks = redis.call("ZRANGE", key, 0, levels - 1)
+    ticks = rcall("ZRANGE", key, 0, levels - 1)
   end
   local out = {}
   if #ticks == 0 then return out end
   local fields = {}
   for i, t in ipairs(ticks) do fields[i] = letter .. ":" .. t end
-  local depth = redis.call("HMGET", KEYS[3], unpack(fields))
+  local depth = rcall_list("HMGET", KEYS[3], fields)
   for i, t in ipairs(ticks) do
     out[#out + 1] = t
     out[#out + 1] = depth[i] or "0"

@@ -4,8 +4,9 @@
 -- exact only below 2^53 (~9.007e15), so an amount of money never becomes one Lua number: it
 -- is added, subtracted and compared as text, 15 digits at a time (a chunk is below 10^15 and
 -- a chunk sum plus a carry below 2 * 10^15 + 1 < 2^53, so every chunk operation is exact).
--- Operands of at most 15 digits take a single-chunk fast path. Property-tested against JS
--- bigint (test/operator/ledger/bigintLua.test.ts).
+-- Operands of at most 15 digits take a numeric fast path, of at most 30 digits a two-chunk
+-- path without tables (most token amounts). Property-tested against JS bigint
+-- (test/operator/ledger/bigintLua.test.ts).
 
 local BI_BASE = 1000000000000000 -- 10^15
 
@@ -14,8 +15,8 @@ local function bi_valid(s)
   if type(s) ~= "string" then return false end
   local n = #s
   if n == 0 or n > 78 then return false end
-  if string.find(s, "^%d+$") == nil then return false end
-  return n == 1 or string.byte(s, 1) ~= 48
+  if s_find(s, "^%d+$") == nil then return false end
+  return n == 1 or s_byte(s, 1) ~= 48
 end
 
 -- -1, 0 or 1 as a < b, a == b, a > b (canonical operands).
@@ -28,8 +29,8 @@ local function bi_cmp(a, b)
   if a == b then return 0 end
   -- Same length: compare 15-digit slices as numbers (exact), most significant first.
   for i = 1, na, 15 do
-    local x = tonumber(string.sub(a, i, i + 14))
-    local y = tonumber(string.sub(b, i, i + 14))
+    local x = tonumber(s_sub(a, i, i + 14))
+    local y = tonumber(s_sub(b, i, i + 14))
     if x ~= y then
       if x < y then return -1 end
       return 1
@@ -45,20 +46,38 @@ local function bi_join(parts)
     parts[n] = nil
     n = n - 1
   end
-  local out = { string.format("%d", parts[n]) }
-  for k = n - 1, 1, -1 do out[#out + 1] = string.format("%015d", parts[k]) end
-  return table.concat(out)
+  local out = { s_format("%d", parts[n]) }
+  for k = n - 1, 1, -1 do out[#out + 1] = s_format("%015d", parts[k]) end
+  return t_concat(out)
+end
+
+-- Splits a canonical string of at most 30 digits into its high and low 15-digit halves.
+local function bi_split(a, la)
+  if la <= 15 then return 0, tonumber(a) end
+  return tonumber(s_sub(a, 1, la - 15)), tonumber(s_sub(a, la - 14))
 end
 
 -- a + b.
 local function bi_add(a, b)
-  if #a <= 15 and #b <= 15 then return string.format("%d", tonumber(a) + tonumber(b)) end
+  local la, lb = #a, #b
+  if la <= 15 and lb <= 15 then return s_format("%d", tonumber(a) + tonumber(b)) end
+  if la <= 30 and lb <= 30 then
+    local ah, al = bi_split(a, la)
+    local bh, bl = bi_split(b, lb)
+    local lo, hi = al + bl, ah + bh
+    if lo >= BI_BASE then
+      lo = lo - BI_BASE
+      hi = hi + 1
+    end
+    if hi == 0 then return s_format("%d", lo) end
+    return s_format("%d%015d", hi, lo)
+  end
   local parts = {}
   local i, j, carry = #a, #b, 0
   while i > 0 or j > 0 or carry > 0 do
     local x, y = 0, 0
-    if i > 0 then x = tonumber(string.sub(a, math.max(1, i - 14), i)) end
-    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 14), j)) end
+    if i > 0 then x = tonumber(s_sub(a, math.max(1, i - 14), i)) end
+    if j > 0 then y = tonumber(s_sub(b, math.max(1, j - 14), j)) end
     local s = x + y + carry
     if s >= BI_BASE then
       carry = 1
@@ -75,18 +94,31 @@ end
 
 -- a - b, or nil when b > a (the caller refuses the operation: nothing goes negative).
 local function bi_sub(a, b)
-  if #a <= 15 and #b <= 15 then
+  local la, lb = #a, #b
+  if la <= 15 and lb <= 15 then
     local d = tonumber(a) - tonumber(b)
     if d < 0 then return nil end
-    return string.format("%d", d)
+    return s_format("%d", d)
+  end
+  if la <= 30 and lb <= 30 then
+    local ah, al = bi_split(a, la)
+    local bh, bl = bi_split(b, lb)
+    local lo, hi = al - bl, ah - bh
+    if lo < 0 then
+      lo = lo + BI_BASE
+      hi = hi - 1
+    end
+    if hi < 0 then return nil end
+    if hi == 0 then return s_format("%d", lo) end
+    return s_format("%d%015d", hi, lo)
   end
   if bi_cmp(a, b) < 0 then return nil end
   local parts = {}
   local i, j, borrow = #a, #b, 0
   while i > 0 do
-    local x = tonumber(string.sub(a, math.max(1, i - 14), i))
+    local x = tonumber(s_sub(a, math.max(1, i - 14), i))
     local y = 0
-    if j > 0 then y = tonumber(string.sub(b, math.max(1, j - 14), j)) end
+    if j > 0 then y = tonumber(s_sub(b, math.max(1, j - 14), j)) end
     local d = x - y - borrow
     if d < 0 then
       d = d + BI_BASE

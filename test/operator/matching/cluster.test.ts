@@ -46,6 +46,11 @@ describe("matching engine on Redis Cluster", () => {
     await stopEngine(engine);
   });
 
+  it("computes the same key slots as the cluster", async () => {
+    const keys = ["foo", "foo{}{bar}", "foo{{bar}}zap", "{t:0xabc}:acct", `hx:v1:book:{m:1}:orders`, "a{b}c{d}"];
+    for (const k of keys) expect(keySlot(k), k).to.equal(await redis.cluster("KEYSLOT", k));
+  });
+
   it("spreads markets and traders over several nodes", () => {
     const owner = (key: string) => redis.slots[keySlot(key)]?.[0];
     const nodes = new Set([...traders.map((t) => owner(`{t:${t}}`)), owner(`{m:${ETH_USDC.id}}`), owner(`{m:${BTC_USDC.id}}`)]);

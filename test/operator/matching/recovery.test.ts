@@ -189,7 +189,7 @@ describe("matching engine recovery", () => {
     const ask = accepted((await placeOrders(first, [request({ trader: MAKERS[0], isBuy: false, ticks: 100, lots: 5 })]))[0]);
     const lost = request({ trader: TAKER, isBuy: true, ticks: 100, lots: 2 });
     await lockWithoutMatch(first, lost);
-    expect((await getBalances(first, { trader: TAKER }))[USDC].locked).to.be.greaterThan(0n);
+    expect((await getBalances(first, { trader: TAKER }))[USDC].locked > 0n).to.equal(true);
     expect(await getOrder(first, { orderHash: lost.orderHash })).to.equal(null);
     // An order whose lock was refused is in the inbox too; it is discarded.
     const refused = request({ trader: trader(77), isBuy: true, ticks: 100, lots: 1 });
