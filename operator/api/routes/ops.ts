@@ -1,0 +1,41 @@
+/**
+ * GET /health    200 { status: "ok", checks } when Redis answers a PING and at least one
+ *                verifier worker runs; 503 UNHEALTHY otherwise (details.checks says which).
+ * GET /metrics   the registry in the Prometheus text format.
+ */
+import type { FastifyInstance } from "fastify";
+import type { ApiContext } from "../context";
+import { errorBody } from "../errors";
+
+export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get("/health", async (_request, reply) => {
+    const [redis, verifier] = await Promise.all([pingRedis(ctx), Promise.resolve(verifierCheck(ctx))]);
+    const checks = { redis, verifier };
+    if (redis.ok && verifier.ok) return reply.send({ status: "ok", checks });
+    return reply.code(503).send(errorBody("UNHEALTHY", "a dependency of the API is down", { checks }));
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    return reply.type(ctx.registry.contentType).send(await ctx.registry.metrics());
+  });
+}
+
+async function pingRedis(ctx: ApiContext): Promise<{ ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ctx.settings.healthTimeoutMs} ms`)), ctx.settings.healthTimeoutMs);
+  });
+  try {
+    const pong = await Promise.race([ctx.redis.ping(), timeout]);
+    return pong === "PONG" ? { ok: true } : { ok: false, error: `unexpected reply ${String(pong).slice(0, 40)}` };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function verifierCheck(ctx: ApiContext): { ok: boolean; workers: number; readyWorkers: number; queuedOrders: number } {
+  const s = ctx.verifier.stats();
+  return { ok: s.readyWorkers > 0, workers: s.workers, readyWorkers: s.readyWorkers, queuedOrders: s.queuedOrders };
+}
