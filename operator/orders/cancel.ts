@@ -24,6 +24,7 @@
  * trader has code, EIP-1271 isValidSignature(digest, sig)); the API checks them
  * (operator/api/cancelSignature.ts).
  */
+import { writeAddressWord, writeBytes32Word, writeUintWord } from "../abi/words";
 import { BaseError, type BaseErrorOptions } from "../errors";
 import { decodeAddress, decodeDomain, decodeSignature, decodeUintString, describe } from "./codec";
 import { OrderValidationError } from "./errors";
@@ -104,25 +105,21 @@ export class CancelValidationError extends BaseError {
 
 // ------------------------------------------------------------------ hashing
 
-const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
 
 function writeWord(buf: Buffer, word: number, value: bigint, bits: number): void {
-  if (value < 0n || value >> BigInt(bits) !== 0n) throw new RangeError(`value ${value} does not fit uint${bits}`);
-  buf.write(value.toString(16).padStart(64, "0"), word * 32, 32, "hex");
+  if (!writeUintWord(buf, word, value, bits)) throw new RangeError(`value ${value} does not fit uint${bits}`);
 }
 
 function writeAddress(buf: Buffer, word: number, address: string): void {
-  if (!ADDRESS_RE.test(address)) throw new RangeError(`not an address: ${address}`);
-  buf.write(address.slice(2), word * 32 + 12, 20, "hex");
+  if (!writeAddressWord(buf, word, address)) throw new RangeError(`not an address: ${address}`);
 }
 
 /** EIP-712 encoding of bytes32[]: keccak256 of the hashes concatenated. */
 export function hashOrderHashes(orderHashes: readonly string[]): Buffer {
   const buf = Buffer.alloc(orderHashes.length * 32);
   orderHashes.forEach((h, i) => {
-    if (!HASH_RE.test(h)) throw new RangeError(`not a bytes32: ${h}`);
-    buf.write(h.slice(2), i * 32, 32, "hex");
+    if (!writeBytes32Word(buf, i, h)) throw new RangeError(`not a bytes32: ${h}`);
   });
   return keccak256(buf);
 }
