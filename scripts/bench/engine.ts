@@ -235,6 +235,7 @@ async function main(): Promise<void> {
     const result = {
       endToEndOrdersPerSec: Math.round(e2e.ordersPerSec),
       httpOrdersPerSec: Math.round(http.ordersPerSec),
+      httpSingleOrderRequestsPerSec: Math.round(http.singleOrdersPerSec),
       p50LatencyMs: Number(latency.p50.toFixed(2)),
       p99LatencyMs: Number(latency.p99.toFixed(2)),
       offeredLoad: OFFERED_LOAD,
