@@ -24,7 +24,7 @@ export interface ApiReply {
 
 export class DemoTrader {
   readonly address: Address;
-  private nonce = 0n;
+  private nonce: bigint;
   private readonly orders: OrderHasher;
   private readonly cancels: CancelHasher;
 
@@ -33,7 +33,10 @@ export class DemoTrader {
     private readonly privateKey: Buffer,
     private readonly apiUrl: string,
     domain: OrderDomain,
+    /** Nonces count up from here (a wallet resuming where it left off). */
+    lastNonce = 0n,
   ) {
+    this.nonce = lastNonce;
     this.address = privateKeyToAddress(privateKey);
     this.orders = new OrderHasher(domain);
     this.cancels = new CancelHasher(domain);

@@ -1,0 +1,117 @@
+/**
+ * The whole operator as it runs: the Hardhat chain over JSON-RPC with the deployed
+ * contracts, a real Redis, the daemon (startOperator) and traders that only use its public
+ * HTTP API — the same pieces as the demo, with assertions.
+ */
+import { expect } from "chai";
+import { loadConfig } from "../../operator/config";
+import { startOperator, type RunningOperator } from "../../operator/daemon/start";
+import { createLogger } from "../../operator/log";
+import { creditDeposit } from "../../operator/matching";
+import { createRegistry } from "../../operator/metrics";
+import { keccak256, type Address } from "../../operator/orders";
+import { freePort, startRedis, type RedisServer } from "../../scripts/lib/redisServer";
+import { fundAndDeposit, startChain, type DemoChain } from "../../scripts/demo/chain";
+import { DemoTrader, get } from "../../scripts/demo/trader";
+
+const WETH = 10n ** 18n;
+const USDC = 10n ** 6n;
+const MID = 2_000n * USDC;
+const TICK = 10_000n;
+
+describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
+  this.timeout(120_000);
+  let chain: DemoChain;
+  let redis: RedisServer;
+  let operator: RunningOperator;
+  let config: ReturnType<typeof loadConfig>;
+  let maker: DemoTrader;
+  let taker: DemoTrader;
+  const logger = createLogger({ level: "silent" });
+
+  before(async function () {
+    chain = await startChain();
+    redis = await startRedis();
+    config = loadConfig({
+      HYPERINDEX_REDIS_URL: redis.url,
+      HYPERINDEX_RPC_URL: chain.rpcUrl,
+      HYPERINDEX_CHAIN_ID: String(chain.chainId),
+      HYPERINDEX_SETTLEMENT_ADDRESS: chain.settlementAddress,
+      HYPERINDEX_COMMITMENT_ADDRESS: chain.commitmentAddress,
+      HYPERINDEX_OPERATOR_PRIVATE_KEY: chain.operatorKey,
+      HYPERINDEX_HTTP_PORT: String(await freePort()),
+      HYPERINDEX_MARKETS: JSON.stringify([
+        { id: 1, symbol: "WETH-USDC", baseToken: chain.wethAddress, quoteToken: chain.usdcAddress, baseDecimals: 18, tickSize: TICK.toString(), lotSize: (10n ** 15n).toString(), minLots: 1, makerFeeBps: 2, takerFeeBps: 5 },
+      ]),
+    });
+    operator = await startOperator({ logger, metrics: createRegistry() }, config);
+    const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
+    maker = new DemoTrader("maker", keccak256(Buffer.from("e2e:maker")), operator.url, domain);
+    taker = new DemoTrader("taker", keccak256(Buffer.from("e2e:taker")), operator.url, domain);
+    for (const t of [maker, taker]) {
+      for (const d of await fundAndDeposit(chain, t.keyHex, 10n * WETH, 50_000n * USDC)) await creditDeposit(operator.engine, d);
+    }
+  });
+
+  after(async function () {
+    await operator?.stop();
+    await redis?.destroy();
+    await chain?.close();
+  });
+
+  async function ledgerMatchesVault(trader: DemoTrader): Promise<void> {
+    const { body } = await get(`${operator.url}/v1/accounts/${trader.address}/balances`);
+    const onChain = await chain.settlement.balancesOf([trader.address, trader.address], [chain.wethAddress, chain.usdcAddress]);
+    for (const [i, token] of [chain.wethAddress, chain.usdcAddress].entries()) {
+      const b = body.balances[token];
+      // Nothing is settled yet: the vault still holds everything the ledger counts as
+      // available, locked or owed by a pending fill.
+      expect(BigInt(b.available) + BigInt(b.locked) + BigInt(b.pendingOut), `${trader.name} ${token}`).to.equal(onChain[i]);
+    }
+  }
+
+  it("reads the fee account from the Settlement contract", async function () {
+    expect(operator.feeAccount).to.equal((await chain.settlement.feeRecipient()).toLowerCase());
+  });
+
+  it("matches a signed order sent over HTTP against a resting one, at the maker's price, and keeps the ledger equal to the vault", async function () {
+    const base = { baseToken: chain.wethAddress as Address, quoteToken: chain.usdcAddress as Address };
+    const ask = await maker.place([maker.order({ ...base, isBuy: false, price: MID + 5n * TICK, amount: 2n * WETH })]);
+    expect(ask.status).to.equal(201);
+    expect(ask.body.state).to.equal("open");
+    const bid = await taker.place([taker.order({ ...base, isBuy: true, price: MID + 50n * TICK, amount: WETH })]);
+    expect(bid.status).to.equal(201);
+    expect(bid.body.state).to.equal("filled");
+    expect(bid.body.fills).to.have.length(1);
+    expect(BigInt(bid.body.fills[0].price)).to.equal(MID + 5n * TICK);
+    const book = await get(`${operator.url}/v1/book/WETH-USDC?depth=1`);
+    expect(book.body.asks[0]).to.deep.include({ price: (MID + 5n * TICK).toString(), amount: WETH.toString() });
+    await ledgerMatchesVault(maker);
+    await ledgerMatchesVault(taker);
+  });
+
+  it("refuses an order signed for another chain with a specific code and changes nothing", async function () {
+    const other = new DemoTrader("taker", keccak256(Buffer.from("e2e:taker")), operator.url, { chainId: 999n, verifyingContract: chain.settlementAddress });
+    const before = (await get(`${operator.url}/v1/accounts/${taker.address}/balances`)).body;
+    const reply = await other.place([other.order({ baseToken: chain.wethAddress, quoteToken: chain.usdcAddress, isBuy: true, price: MID, amount: WETH })]);
+    expect(reply.status).to.equal(401);
+    expect(reply.body.error.code).to.equal("SIGNER_MISMATCH");
+    expect((await get(`${operator.url}/v1/accounts/${taker.address}/balances`)).body).to.deep.equal(before);
+  });
+
+  it("restarts on the same Redis and continues: the resting order, the book and the balances survive", async function () {
+    const bookBefore = (await get(`${operator.url}/v1/book/WETH-USDC?depth=5`)).body;
+    const balancesBefore = (await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body;
+    await operator.stop();
+    operator = await startOperator({ logger, metrics: createRegistry() }, config);
+    expect((await get(`${operator.url}/v1/book/WETH-USDC?depth=5`)).body).to.deep.equal(bookBefore);
+    expect((await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body).to.deep.equal(balancesBefore);
+    // ...and keeps matching: the rest of the maker's ask fills.
+    const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
+    taker = new DemoTrader("taker", keccak256(Buffer.from("e2e:taker")), operator.url, domain, 100n);
+    const reply = await taker.place([taker.order({ baseToken: chain.wethAddress, quoteToken: chain.usdcAddress, isBuy: true, price: MID + 5n * TICK, amount: WETH })]);
+    expect(reply.body.state).to.equal("filled");
+    await ledgerMatchesVault(maker);
+    await ledgerMatchesVault(taker);
+  });
+});
