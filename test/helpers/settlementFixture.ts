@@ -7,6 +7,7 @@ import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
 import type { MockERC20, Settlement } from "../../typechain-types";
+import { compareOrders, packFill } from "../../operator/settlement";
 import {
   OrderFlags,
   OrderHasher,
@@ -248,36 +249,13 @@ export function makeFill(
 
 const UINT128 = (1n << 128n) - 1n;
 
-/** One fill as a packed word. Range-checked: a test never packs garbage by accident. */
+/** One fill as a packed word (operator/settlement's packer; range-checked). */
 export function packFillWord(fill: FillArgs): bigint {
-  const fits = (v: bigint, bits: bigint) => v >= 0n && v >> bits === 0n;
-  if (
-    !fits(fill.fillId, 64n) ||
-    !fits(BigInt(fill.makerIndex), 16n) ||
-    !fits(BigInt(fill.takerIndex), 16n) ||
-    !fits(fill.baseAmount, 128n) ||
-    !fits(BigInt(fill.makerFeeBps), 16n) ||
-    !fits(BigInt(fill.takerFeeBps), 16n)
-  ) {
-    throw new RangeError(`fill ${fill.fillId} does not fit the packed layout`);
-  }
-  return (
-    (fill.fillId << 192n) |
-    (BigInt(fill.makerIndex) << 176n) |
-    (BigInt(fill.takerIndex) << 160n) |
-    (fill.baseAmount << 32n) |
-    (BigInt(fill.makerFeeBps) << 16n) |
-    BigInt(fill.takerFeeBps)
-  );
+  return packFill(fill);
 }
 
 /** settleBatch's order sort: by trader as a number, then by nonce. */
-export function compareForSettlement(a: Order, b: Order): number {
-  const ta = BigInt(a.trader);
-  const tb = BigInt(b.trader);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0;
-}
+export const compareForSettlement = compareOrders;
 
 /**
  * The (orders, signatures, fills) arguments of settleBatch: orders stably sorted (two equal
