@@ -20,6 +20,12 @@ const accounts = deployerKey ? [deployerKey] : [];
 
 /** HyperEVM small blocks: 3,000,000 gas each second. */
 const HYPEREVM_SMALL_BLOCK_GAS = 3_000_000;
+/**
+ * HYPEREVM_SMALL_BLOCKS=1 gives the Hardhat network (in-process, or `npx hardhat node` for
+ * the hyperevmLocal profile) HyperEVM's small-block gas limit; otherwise the limit is raised so
+ * the largest benchmark batch fits (gas used never depends on it).
+ */
+const smallBlocks = process.env.HYPEREVM_SMALL_BLOCKS === "1";
 
 const config: HardhatUserConfig = {
   solidity: {
@@ -36,11 +42,11 @@ const config: HardhatUserConfig = {
     hardhat: {
       hardfork: "cancun",
       chainId: 31337,
-      // Large enough for the biggest benchmark batch; gas used never depends on it.
-      blockGasLimit: 100_000_000,
+      blockGasLimit: smallBlocks ? HYPEREVM_SMALL_BLOCK_GAS : 100_000_000,
       allowUnlimitedContractSize: false,
     },
-    // Mimics HyperEVM small blocks for tests and benchmarks that must fit in one.
+    // A local node mimicking HyperEVM small blocks: `HYPEREVM_SMALL_BLOCKS=1 npx hardhat node`,
+    // then `--network hyperevmLocal`. Transactions are capped at one small block.
     hyperevmLocal: {
       url: process.env.HYPEREVM_LOCAL_RPC_URL ?? "http://127.0.0.1:8545",
       chainId: 31337,

@@ -19,114 +19,23 @@
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import {
-  DEFAULT_PRICE,
-  ONE_BASE,
-  buildOrder,
-  deploySettlementFixture,
-  fundTraders,
-  makeTraders,
-  signOrder,
-  type SettlementFixture,
-  type Trader,
-} from "../../test/helpers/settlementFixture";
-import { toCompactSignature, type Hex, type Order } from "../../operator/orders";
-import { encodeBatch, type Fill } from "../../operator/settlement";
+import { DEFAULT_PRICE, ONE_BASE, deploySettlementFixture, fundTraders } from "../../test/helpers/settlementFixture";
+import { buildStandardBatch, settleStandardBatch, standardPopulation, type Nonces } from "./standardMix";
 
 const SIZES = [1, 10, 50, 100, 200] as const;
 const SMALL_BLOCK_GAS = 3_000_000n;
 /** Best batch settlers pay about this per trade (DESIGN.md); printed for comparison. */
 const REFERENCE_GAS_PER_TRADE = 60_000;
-const TAKER_AMOUNT = ONE_BASE / 10n;
-const MAKER_FEE_BPS = 2;
-const TAKER_FEE_BPS = 5;
-
-interface Population {
-  makers: Trader[];
-  takers: Trader[];
-}
-
-function population(n: number, label: string): Population {
-  return {
-    makers: makeTraders(`${label}:maker`, Math.min(10, n)),
-    takers: makeTraders(`${label}:taker`, Math.ceil(n / 2)),
-  };
-}
-
-/** Each trader's own nonce counter, as a wallet keeps it. */
-type Nonces = Map<string, bigint>;
-function nextNonceOf(nonces: Nonces, trader: string): bigint {
-  const nonce = (nonces.get(trader) ?? 0n) + 1n;
-  nonces.set(trader, nonce);
-  return nonce;
-}
-
-function buildBatch(fx: SettlementFixture, pop: Population, nonces: Nonces, n: number, fillIdBase: bigint) {
-  const orders: Order[] = [];
-  const signatures: Hex[] = [];
-  const fills: Fill[] = [];
-  const makerCount = pop.makers.length;
-  const takersPerMaker = Math.ceil(n / makerCount);
-  for (let m = 0; m < makerCount; m++) {
-    const trader = pop.makers[m];
-    // Twice what the maker will trade: it stays on the book, partially filled.
-    const order = buildOrder(fx, trader.address, {
-      isBuy: m % 2 === 0,
-      price: DEFAULT_PRICE,
-      amount: TAKER_AMOUNT * BigInt(takersPerMaker) * 2n,
-      nonce: nextNonceOf(nonces, trader.address),
-    });
-    orders.push(order);
-    signatures.push(toCompactSignature(signOrder(fx, trader, order)));
-  }
-  for (let t = 0; t < n; t++) {
-    const makerIndex = t % makerCount;
-    const trader = pop.takers[Math.floor(t / 2)];
-    const maker = orders[makerIndex];
-    const order = buildOrder(fx, trader.address, {
-      isBuy: !maker.isBuy,
-      price: maker.isBuy ? DEFAULT_PRICE - 10_000n : DEFAULT_PRICE + 10_000n,
-      amount: TAKER_AMOUNT,
-      nonce: nextNonceOf(nonces, trader.address),
-    });
-    fills.push({
-      fillId: fillIdBase + BigInt(t),
-      makerIndex,
-      takerIndex: orders.length,
-      baseAmount: TAKER_AMOUNT,
-      makerFeeBps: MAKER_FEE_BPS,
-      takerFeeBps: TAKER_FEE_BPS,
-    });
-    orders.push(order);
-    signatures.push(toCompactSignature(signOrder(fx, trader, order)));
-  }
-  return encodeBatch(orders, signatures, fills);
-}
-
-async function settle(fx: SettlementFixture, batchId: bigint, batch: ReturnType<typeof buildBatch>): Promise<bigint> {
-  const tx = await fx.settlement
-    .connect(fx.operator)
-    .settleBatch(batchId, batch.orders, batch.signatures, batch.fills, { gasLimit: 90_000_000 });
-  const receipt = await tx.wait();
-  if (!receipt) throw new Error("no receipt");
-  const skipped = receipt.logs.filter((log) => log.topics[0] === fx.settlement.interface.getEvent("FillSkipped").topicHash);
-  if (skipped.length > 0) {
-    const reasons = skipped.map((log) => fx.settlement.interface.parseLog(log)?.args.reason);
-    throw new Error(`benchmark batch skipped ${skipped.length} fills: reasons ${reasons.join(",")}`);
-  }
-  return receipt.gasUsed;
-}
-
 /** Gas of one standard batch of `n` fills; `steady` settles a warm-up batch first. */
 async function measure(n: number, steady: boolean): Promise<bigint> {
   const fx = await deploySettlementFixture();
-  const pop = population(n, `bench:${n}:${steady ? "steady" : "cold"}`);
+  const pop = standardPopulation(n, `bench:${n}:${steady ? "steady" : "cold"}`);
   const all = [...pop.makers, ...pop.takers].map((t) => t.address);
   await fundTraders(fx, all, ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
   const nonces: Nonces = new Map();
   let batchId = 1n;
-  if (steady) await settle(fx, batchId++, buildBatch(fx, pop, nonces, n, 0n));
-  return settle(fx, batchId, buildBatch(fx, pop, nonces, n, 1_000_000n));
+  if (steady) await settleStandardBatch(fx, batchId++, buildStandardBatch(fx, pop, nonces, n, 0n));
+  return settleStandardBatch(fx, batchId, buildStandardBatch(fx, pop, nonces, n, 1_000_000n));
 }
 
 async function main(): Promise<void> {
