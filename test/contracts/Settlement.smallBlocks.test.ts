@@ -44,11 +44,14 @@ describe("Settlement in HyperEVM small blocks (3,000,000 gas)", function () {
     const estimate = await fx.settlement.connect(fx.operator).settleBatch.estimateGas(2n, batch.orders, batch.signatures, batch.fills, { gasLimit: 30_000_000 }).catch((e: Error) => e);
     // Either the estimate exceeds the block, or the node refuses to estimate above its limit.
     if (typeof estimate === "bigint") expect(estimate).to.be.greaterThan(BigInt(SMALL_BLOCK_GAS));
-    const failure = await settleStandardBatch(fx, 2n, batch, SMALL_BLOCK_GAS).then(
-      (gas) => new Error(`settled in ${gas} gas`),
-      (error: Error) => error,
-    );
-    expect(failure.message).to.not.match(/^settled in/);
+    let settled = false;
+    try {
+      await settleStandardBatch(fx, 2n, batch, SMALL_BLOCK_GAS);
+      settled = true;
+    } catch {
+      // out of gas within the small block's 3,000,000: expected
+    }
+    expect(settled, "a 150-fill batch settled within 3,000,000 gas").to.equal(false);
     expect(await fx.settlement.nextBatchId()).to.equal(2n);
   });
 });
