@@ -19,6 +19,8 @@ import type { LedgerOp } from "./types";
 const BPS = 10_000n;
 
 export interface FillFacts {
+  /** fillAmounts' result, kept on the fill once computed (ledger ops and the public view both need it). */
+  amounts?: FillAmounts;
   fillCtr: number;
   fillId: bigint;
   makerHash: Hex;
@@ -47,6 +49,7 @@ export interface FillAmounts {
 }
 
 export function fillAmounts(market: Market, f: FillFacts): FillAmounts {
+  if (f.amounts) return f.amounts;
   const lots = BigInt(f.lots);
   const base = lots * market.lotSize;
   const quote = lots * BigInt(f.priceTicks) * market.quotePerLotTick;
@@ -54,8 +57,8 @@ export function fillAmounts(market: Market, f: FillFacts): FillAmounts {
   const sellerBps = BigInt(f.takerIsBuy ? f.makerFeeBps : f.takerFeeBps);
   const buyerFee = (base * buyerBps) / BPS;
   const sellerFee = (quote * sellerBps) / BPS;
-  const improvement = f.takerIsBuy ? lots * BigInt(f.takerPriceTicks - f.priceTicks) * market.quotePerLotTick : 0n;
-  return {
+  const improvement = f.takerIsBuy && f.takerPriceTicks !== f.priceTicks ? lots * BigInt(f.takerPriceTicks - f.priceTicks) * market.quotePerLotTick : 0n;
+  f.amounts = {
     base,
     quote,
     buyerFee,
@@ -64,6 +67,7 @@ export function fillAmounts(market: Market, f: FillFacts): FillAmounts {
     takerFee: f.takerIsBuy ? buyerFee : sellerFee,
     improvement,
   };
+  return f.amounts;
 }
 
 /** The three ledger operations of a fill: maker side, taker side, fee account. */

@@ -2,22 +2,29 @@
  * Keyspaces of the off-chain ledger and of the per-trader rate limits. Every key carries the
  * trader's hash tag {t:<lower-case address>}: all ledger scripts of a trader touch one slot.
  *
- * Ledger, `hx:v1:ldg:{t:<trader>}:<name>`:
+ * Ledger, `hx:v2:ldg:{t:<trader>}:<name>` (v2: lock records in the account, led by their token;
+ * fee records "g:"; the layout one ledger step reads in one HMGET and writes in one HSET):
  *   acct    HASH  the trader's account, everything a ledger step reads and writes, so that one
- *                 step is one HMGET and one HSET (plus the lock records below):
+ *                 step is one HMGET and one HSET (plus an HDEL):
  *                   "b:<token>:a" available, "b:<token>:l" locked, "b:<token>:o" pendingOut,
  *                   "b:<token>:i" pendingIn: decimal strings of token atoms, never negative,
  *                   absent when zero. Reconciler invariant: vault balance on chain == a + l + o
  *                   (i is not on chain yet).
  *                   "n:<nonce>" -> orderHash: every nonce used by a known order (duplicates).
  *                   "f:<fillId>" -> the trader's pending amounts of a matched, unsettled fill
- *                   ("o|token|atoms;i|token|atoms;..."), consumed once by settle / unwind.
+ *                   ("o|token|atoms;i|token|atoms;..."), consumed once by settle / unwind;
+ *                   "g:<fillId>" -> the same for the fees the fee account gets from a fill
+ *                   ("i|token|atoms;..."), apart so that a fee account that also trades keeps
+ *                   both records, and so that step.lua writes fees without reading first.
  *                   "h:<marketId>" -> last fill counter whose fees were credited (fee account).
- *   ord     HASH  orderHash -> lock record "market|token|rlock|lots|filled|lastFill|nonce|lockId" of
- *                 each order that still holds a lock (rlock = atoms still locked for it; lastFill =
- *                 the market fill counter of the last fill applied to it, so fills apply exactly
- *                 once; lockId = the step that wrote it, so a resent step is recognised). It is
- *                 also the list of the trader's open orders (cancel-all).
+ *                   "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
+ *                   of each order that still holds a lock (rlock = atoms still locked for it;
+ *                   lastFill = the market fill counter of the last fill applied to it, so fills
+ *                   apply exactly once; lockId = the step that wrote it, so a resent step is
+ *                   recognised).
+ *   ord     HASH  orderHash -> marketId of each order that still holds a lock: the index of the
+ *                 trader's open orders (cancel-all), written when a lock is taken and deleted
+ *                 when it goes, not on every fill.
  *   dep     HASH  depositId -> "token|amount" (deposits credit exactly once).
  *
  * Rate limits, `hx:v1:rl:{t:<trader>}:<action>`: STRING "millitokens|unix ms" token buckets for
@@ -25,7 +32,7 @@
  */
 import { keyspacePrefix, traderTag } from "../redis/keys";
 
-export const LEDGER_KEYSPACE = keyspacePrefix("ldg", 1);
+export const LEDGER_KEYSPACE = keyspacePrefix("ldg", 2);
 export const RATE_LIMIT_KEYSPACE = keyspacePrefix("rl", 1);
 
 export interface LedgerKeys {

@@ -4,6 +4,7 @@
  * trip; a trader with only effects (a maker filled) or only orders gets a step too.
  */
 import type { Address } from "../orders";
+import type { ScriptArg } from "../redis/resp";
 import type { ScriptCall } from "../redis/scripts";
 import { ledgerKeys, rateLimitKey } from "./keys";
 import { STEP_SCRIPT } from "./scripts";
@@ -21,35 +22,69 @@ export interface StepParams {
   orders: readonly LockRequest[];
 }
 
+/**
+ * Step keys of the traders seen lately: building them validates the address (a regex), and a
+ * busy engine builds them for the same traders on every batch. Bounded: cleared past 100k.
+ */
+const stepKeyCache = new Map<string, { acct: string; ord: string; bucket: string }>();
+
+function stepKeys(trader: string): { acct: string; ord: string; bucket: string } {
+  let k = stepKeyCache.get(trader);
+  if (!k) {
+    const l = ledgerKeys(trader);
+    k = { acct: l.acct, ord: l.ord, bucket: rateLimitKey(trader, "place") };
+    if (stepKeyCache.size >= 100_000) stepKeyCache.clear();
+    stepKeyCache.set(trader, k);
+  }
+  return k;
+}
+
 export function stepCall(params: StepParams): ScriptCall {
-  const k = ledgerKeys(params.trader);
-  const args: (string | number)[] = [
-    params.nowMs,
-    params.limit?.capacity ?? 0,
-    params.limit?.refillPerSecond ?? 0,
-    params.lockId,
-    params.ops.length,
-  ];
-  for (const op of params.ops) {
+  const k = stepKeys(params.trader);
+  const limited = params.limit !== null && params.limit.capacity > 0 && params.orders.length > 0;
+  const args: ScriptArg[] = ["", params.lockId, limited ? `${params.nowMs}|${params.limit!.capacity}|${params.limit!.refillPerSecond}` : ""];
+  const ops = params.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
     switch (op.op) {
       case "fill":
-        args.push(`F|${op.orderHash}|${op.fillCtr}|${op.fillId}|${op.lots}|${op.spendToken}|${op.spend}|${op.improvement}|${op.recvToken}|${op.recv}`);
+        // Parts, written one after the other by the encoder (../redis/resp.ts).
+        args.push(["F|", op.orderHash, "|", op.spendToken, "|", op.recvToken, "|", op.fillCtr, "|", op.fillId, "|", op.lots, "|", op.spend, "|", op.improvement, "|", op.recv]);
         break;
-      case "fee":
-        args.push(`X|${op.marketId}|${op.fillCtr}|${op.fillId}|${op.baseToken}|${op.baseFee}|${op.quoteToken}|${op.quoteFee}`);
+      case "fee": {
+        // Consecutive fees of one market travel as one operation, its header then one entry
+        // per fill: step.lua adds the balances up once.
+        let last = i;
+        while (last + 1 < ops.length && sameFeeGroup(ops[last + 1], op)) last++;
+        args.push(`X|${op.baseToken}|${op.quoteToken}|${op.marketId}|${last - i + 1}`);
+        for (let j = i; j <= last; j++) {
+          const f = ops[j] as FeeOp;
+          args.push([f.fillCtr, "|", f.fillId, "|", f.baseFee, "|", f.quoteFee]);
+        }
+        i = last;
         break;
+      }
       case "close":
-        args.push(`C|${op.orderHash}|${op.remainingLots}`);
+        args.push(op.lockToken ? ["C|", op.orderHash, "|", op.remainingLots, "|", op.lockToken] : ["C|", op.orderHash, "|", op.remainingLots]);
         break;
       case "release":
-        args.push(`R|${op.orderHash}`);
+        args.push(op.lockToken ? ["R|", op.orderHash, "|", op.lockToken] : ["R|", op.orderHash]);
         break;
     }
   }
+  args[0] = String(args.length - 3);
   for (const o of params.orders) {
-    args.push(`${o.orderHash.toLowerCase()}|${o.nonce}|${o.marketId}|${o.lockToken.toLowerCase()}|${o.lockAtoms}|${o.lots}`);
+    args.push([o.orderHash.toLowerCase(), "|", o.lockToken.toLowerCase(), "|", o.nonce, "|", o.marketId, "|", o.lockAtoms, "|", o.lots]);
   }
-  return { script: STEP_SCRIPT, keys: [k.acct, k.ord, rateLimitKey(params.trader, "place")], args };
+  // The bucket key is declared only when the script may touch it (a key costs the server).
+  const keys = limited ? [k.acct, k.ord, k.bucket] : [k.acct, k.ord];
+  return { script: STEP_SCRIPT, keys, args };
+}
+
+type FeeOp = Extract<LedgerOp, { op: "fee" }>;
+
+function sameFeeGroup(op: LedgerOp, first: FeeOp): op is FeeOp {
+  return op.op === "fee" && op.marketId === first.marketId && op.baseToken === first.baseToken && op.quoteToken === first.quoteToken;
 }
 
 export interface StepReply {
@@ -59,11 +94,13 @@ export interface StepReply {
 }
 
 export function parseStepReply(reply: unknown, orderCount: number): StepReply {
-  const [applied, skipped, flat] = reply as [number, number, string[]];
+  const flat = reply as [number, number, ...string[]];
+  const applied = flat[0];
+  const skipped = flat[1];
   const locks: LockOutcome[] = new Array(orderCount);
   for (let i = 0; i < orderCount; i++) {
-    const code = flat[2 * i];
-    const detail = flat[2 * i + 1];
+    const code = flat[2 * i + 2] as string;
+    const detail = flat[2 * i + 3] as string;
     switch (code) {
       case "OK":
         locks[i] = { ok: true };

@@ -57,8 +57,8 @@ export type LedgerOp =
       quoteToken: Address;
       quoteFee: bigint;
     }
-  | { op: "close"; orderHash: Hex; remainingLots: number }
-  | { op: "release"; orderHash: Hex };
+  | { op: "close"; orderHash: Hex; remainingLots: number; /** The order's lock token, if known: one read less. */ lockToken?: Address }
+  | { op: "release"; orderHash: Hex; /** The order's lock token, if known: one read less. */ lockToken?: Address };
 
 /** A rate limit: a token bucket of `capacity` requests refilled at `refillPerSecond`. */
 export interface RateLimit {

@@ -17,6 +17,7 @@ import type { MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
 import { CLOSE_REASONS, parseReplyCloses } from "./journal";
 import { bookKeys } from "./keys";
+import { decodeOrderRecord } from "./record";
 import { collectorFor, oweCollected, type JournalCollector } from "./match";
 import { CANCEL_SCRIPT } from "./scripts";
 import type { CancelOrdersResult, CancelRequest, CancelResult } from "./types";
@@ -87,16 +88,15 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
 
   // A hash without a lock of this trader: someone else's order, one no longer open, or unknown.
   if (unresolved.length > 0) {
-    const found = await Promise.all(engine.markets.all.map((m) => engine.deps.redis.hmget(bookKeys(m.id).orders, ...unresolved)));
+    const found = await Promise.all(engine.markets.all.map((m) => engine.deps.redis.hmgetBuffer(bookKeys(m.id).orders, ...unresolved)));
     unresolved.forEach((h, i) => {
       const hit = engine.markets.all.findIndex((_, j) => found[j][i] !== null);
       if (hit === -1) return results.set(h, notFound(h));
-      const fields = found[hit][i]!.split("|");
-      const owner = fields[8];
-      if (owner !== trader) {
+      const record = decodeOrderRecord(found[hit][i]!);
+      if (record.trader !== trader) {
         results.set(h, { orderHash: h, status: "rejected", code: "NOT_ORDER_OWNER", message: "the order belongs to another trader", details: {} });
       } else {
-        results.set(h, notOpen(h, fields[7] + fields[10]));
+        results.set(h, notOpen(h, record.state + record.reason));
       }
     });
   }

@@ -48,6 +48,17 @@
  * script call, the engine calls again to continue (the taker is never left resting crossed).
  * Redis layout: ./keys.ts (book), ../ledger/keys.ts (ledger, rate limits), ../markets/keys.ts.
  * Crash safety: ./recovery.ts, ./journal.ts, ./place.ts.
+ *
+ * Performance notes (measure with scripts/bench/engineProfile.ts; PROFILE_CALLGRIND=1 counts
+ * Redis instructions per script, which a shared machine cannot distort). Per order the engine
+ * costs Redis about one ledger step (one per trader per batch), a share of one intake and one
+ * match call per market per batch, and the Node work around them. What matters in Lua is the
+ * number of redis.call (10-50k instructions each, XADD the dearest) and of allocations, far
+ * more than arithmetic: match.lua reads and writes each book key once per call (deferred
+ * writes, level windows, binary order records), step.lua reads and writes the account once
+ * (lock records live in it; the open-order index changes only when a lock comes or goes) and
+ * the fee account gets one fee operation per market per batch. On the Node side script calls
+ * are encoded for the wire in one pass (../redis/resp.ts) and arguments are passed in parts.
  */
 import { creditDeposit as ledgerCreditDeposit, type CreditDepositParams } from "../ledger/deposits";
 import { getBalances as ledgerGetBalances } from "../ledger/balances";
@@ -67,6 +78,7 @@ export { EngineError, type EngineErrorCode } from "./errors";
 export type { RecoveryReport } from "./recovery";
 export { bookKeys, fillIdOf, BOOK_KEYSPACE, type BookKeys } from "./keys";
 export { encodeOrderPayload, decodeOrderPayload, type OrderPayload } from "./payload";
+export { decodeOrderRecord, type OrderRecord } from "./record";
 export { ENGINE_SCRIPTS } from "./scripts";
 
 /** Loads scripts, registers markets, recovers from whatever a previous run left in Redis. */

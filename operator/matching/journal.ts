@@ -48,26 +48,41 @@ export interface CloseEvent {
 
 export const CLOSE_REASONS: Record<string, CloseReason> = { C: "CANCELLED", I: "IOC_REMAINDER", E: "EXPIRED", S: "SELF_TRADE" };
 
-/** Fills from a match.lua reply (11 fields each). */
-export function parseReplyFills(market: Market, flat: readonly unknown[]): FillEvent[] {
-  const out: FillEvent[] = [];
-  for (let i = 0; i < flat.length; i += 11) {
-    out.push({
+/** The taker of a fill, as the engine knows it from the order it sent. */
+export interface FillTaker {
+  hash: Hex;
+  trader: Address;
+  side: "b" | "s";
+  ticks: number;
+}
+
+/**
+ * Fills from a match.lua reply (7 fields each: counter, taker index, makerHash, maker,
+ * priceTicks, lots, makerRemainingLots); `takerOf(index)` gives the taker (0: the continued
+ * taker, i: the i-th order of the call).
+ */
+export function parseReplyFills(market: Market, flat: readonly unknown[], takerOf: (index: number) => FillTaker): FillEvent[] {
+  const out: FillEvent[] = new Array(flat.length / 7);
+  const high = BigInt(market.id) << 48n;
+  for (let i = 0, k = 0; i < flat.length; i += 7, k++) {
+    const t = takerOf(flat[i + 1] as number);
+    const ctr = flat[i] as number;
+    out[k] = {
       market: market.id,
-      fillCtr: Number(flat[i]),
-      fillId: BigInt(flat[i + 1] as string),
-      takerHash: flat[i + 2] as Hex,
-      makerHash: flat[i + 3] as Hex,
-      maker: flat[i + 4] as Address,
-      taker: flat[i + 5] as Address,
-      takerIsBuy: flat[i + 6] === "b",
-      priceTicks: Number(flat[i + 7]),
-      takerPriceTicks: Number(flat[i + 8]),
-      lots: Number(flat[i + 9]),
-      makerRemainingLots: Number(flat[i + 10]),
+      fillCtr: ctr,
+      fillId: high | BigInt(ctr),
+      takerHash: t.hash,
+      makerHash: flat[i + 2] as Hex,
+      maker: flat[i + 3] as Address,
+      taker: t.trader,
+      takerIsBuy: t.side === "b",
+      priceTicks: Number(flat[i + 4]),
+      takerPriceTicks: t.ticks,
+      lots: flat[i + 5] as number,
+      makerRemainingLots: flat[i + 6] as number,
       makerFeeBps: market.makerFeeBps,
       takerFeeBps: market.takerFeeBps,
-    });
+    };
   }
   return out;
 }
@@ -170,7 +185,7 @@ export function journalLedgerOps(
   let f = 0;
   for (const c of closes) {
     while (f < fills.length && fills[f].fillCtr <= c.fillCtr) out.push(...fillLedgerOps(market, fills[f++], feeAccount));
-    out.push({ trader: c.trader, op: { op: "close", orderHash: c.orderHash, remainingLots: c.remainingLots } });
+    out.push({ trader: c.trader, op: { op: "close", orderHash: c.orderHash, remainingLots: c.remainingLots, lockToken: c.side === "b" ? market.quoteToken : market.baseToken } });
   }
   while (f < fills.length) out.push(...fillLedgerOps(market, fills[f++], feeAccount));
   return out;

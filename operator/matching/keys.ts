@@ -1,12 +1,13 @@
 /**
- * Keyspace of order books, `hx:v1:book:{m:<id>}:<name>`; all keys of a market share the
+ * Keyspace of order books, `hx:v2:book:{m:<id>}:<name>` (v2: binary order records); all keys of a market share the
  * {m:<id>} hash tag (and the slot of the market's metadata, operator/markets/keys.ts).
  *
  *   state           HASH    seq (last arrival sequence number), fill (last fill counter),
  *                           close (last close counter), pending (taker cut by the fill cap),
  *                           appliedFill / appliedClose (ledger cursor: every journal entry up to
  *                           these counters has been applied to the traders' ledgers)
- *   orders          HASH    orderHash -> "side|ticks|lots|rem|seq|flags|expiry|state|trader|receivedAt|reason"
+ *   orders          HASH    orderHash -> order record, binary (./record.ts: side, ticks, lots, rem, seq,
+ *                           flags, expiry, state, trader, receivedAt, reason)
  *   payloads        HASH    orderHash -> signed order payload (./payload.ts), for settlement
  *   inbox           SET     orders recorded at intake and not yet processed by the market:
  *                           the crash-recovery record (./recovery.ts)
@@ -22,7 +23,7 @@
  */
 import { keyspacePrefix, marketTag } from "../redis/keys";
 
-export const BOOK_KEYSPACE = keyspacePrefix("book", 1);
+export const BOOK_KEYSPACE = keyspacePrefix("book", 2);
 
 export interface BookKeys {
   prefix: string;

@@ -32,20 +32,21 @@ export async function ledgerRound(engine: MatchingEngine, params: LedgerRoundPar
   const owed = engine.takeOwed();
   const opsByTrader = groupOpsByTrader(owed.entries);
   const locks = params.locks ?? new Map<Address, LockRequest[]>();
-  const traders = new Set<Address>([...opsByTrader.keys(), ...locks.keys()]);
   const max = engine.config.maxOrdersPerCall;
-  const calls: ScriptCall[] = [...(params.intake ?? [])];
+  const calls: ScriptCall[] = params.intake ? params.intake.slice() : [];
   const callInfo: { trader: Address; from: number; count: number }[] = [];
-  for (const trader of traders) {
-    const ops: readonly LedgerOp[] = opsByTrader.get(trader) ?? [];
-    const orders = locks.get(trader) ?? [];
+  const noOps: readonly LedgerOp[] = [];
+  const noOrders: readonly LockRequest[] = [];
+  const addTrader = (trader: Address, ops: readonly LedgerOp[], orders: readonly LockRequest[]): void => {
     // Orders beyond a call's worth go in further calls (same slot: executed in order).
     for (let from = 0; from === 0 || from < orders.length; from += max) {
-      const chunk = orders.slice(from, from + max);
-      calls.push(stepCall({ trader, nowMs: params.now, limit: engine.config.placeLimit, lockId: engine.nextLockId(), ops: from === 0 ? ops : [], orders: chunk }));
+      const chunk = orders.length <= max ? orders : orders.slice(from, from + max);
+      calls.push(stepCall({ trader, nowMs: params.now, limit: engine.config.placeLimit, lockId: engine.nextLockId(), ops: from === 0 ? ops : noOps, orders: chunk }));
       callInfo.push({ trader, from, count: chunk.length });
     }
-  }
+  };
+  for (const [trader, orders] of locks) addTrader(trader, opsByTrader.get(trader) ?? noOps, orders);
+  for (const [trader, ops] of opsByTrader) if (!locks.has(trader)) addTrader(trader, ops, noOrders);
   const started = performance.now();
   const settle = (): void => {
     for (const s of owed.settle) (params.deferSettle ? params.deferSettle.push(s) : s());

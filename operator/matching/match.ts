@@ -8,10 +8,11 @@ import type { LedgerOp } from "../ledger/types";
 import { marketKeys } from "../markets/keys";
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
+import type { ScriptArg } from "../redis/resp";
 import type { ScriptCall } from "../redis/scripts";
 import type { Cursor, MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
-import { journalLedgerOps, parseReplyCloses, parseReplyFills, readCloses, readFills, type CloseEvent, type FillEvent } from "./journal";
+import { journalLedgerOps, parseReplyCloses, parseReplyFills, readCloses, readFills, type CloseEvent, type FillEvent, type FillTaker } from "./journal";
 import { bookKeys } from "./keys";
 import { MATCH_SCRIPT } from "./scripts";
 import type { PlaceOrderRequest } from "./types";
@@ -28,8 +29,8 @@ export interface MatchItem {
   flags: number;
   /** Clamped to 2^53 - 1 (Lua numbers); any later expiry means the same: far away. */
   expiry: number;
-  /** The signed order as intake.lua stores it (./payload.ts). */
-  payload: string;
+  /** The signed order as intake.lua stores it (./payload.ts), encoded when read. */
+  readonly payload: string;
 }
 
 export type RecordState = "o" | "f" | "c" | "t";
@@ -105,7 +106,7 @@ export function oweCollected(engine: MatchingEngine, collectors: Map<number, Jou
 
 export function matchCall(engine: MatchingEngine, market: Market, chunk: readonly MatchItem[], discards: readonly Hex[], now: number, cutoff: number): ScriptCall {
   const k = bookKeys(market.id);
-  const args: (string | number)[] = [
+  const args: ScriptArg[] = [
     k.prefix,
     now,
     cutoff,
@@ -115,7 +116,7 @@ export function matchCall(engine: MatchingEngine, market: Market, chunk: readonl
     engine.config.maxFillsPerCall,
     chunk.length,
   ];
-  for (const it of chunk) args.push(`${it.hash}|${it.trader}|${it.side}|${it.ticks}|${it.lots}|${it.flags}|${it.expiry}|${it.req.receivedAt}`);
+  for (const it of chunk) args.push([it.hash, "|", it.trader, "|", it.side, "|", it.ticks, "|", it.lots, "|", it.flags, "|", it.expiry, "|", it.req.receivedAt]);
   for (const h of discards) args.push(h);
   return {
     script: MATCH_SCRIPT,
@@ -181,28 +182,38 @@ export async function matchStage(
       if (!reply.ok) {
         throw new EngineError("ENGINE_INVARIANT", `match script failed in market ${market.id}: ${reply.error.message}`, { cause: reply.error });
       }
-      const [pending, fillBefore, closeBefore, results, fills, closes] = reply.value as [string, number, number, unknown[], unknown[], unknown[]];
-      await collectorFor(engine, collectors, market).add(fillBefore, parseReplyFills(market, fills), closeBefore, parseReplyCloses(market, closes));
-      let processed = 0;
-      for (let j = 0; j < results.length; j += 6) {
-        const status = results[j + 1] as string;
-        if (status === "D") break;
-        if (status === "C") {
-          // A taker cut by the cap, continued: its outcome (from an earlier round) moves on.
-          const o = outcomes.get(results[j] as Hex);
-          if (o) {
-            o.remLots = Number(results[j + 4]);
-            o.state = results[j + 5] as RecordState;
-          }
-          continue;
+      const [pending, fillBefore, closeBefore, results, fills, closes, continued] = reply.value as [string, number, number, unknown[], unknown[], unknown[], unknown[]];
+      const chunk = chunks[i];
+      const cont: FillTaker | undefined =
+        continued.length > 0 ? { hash: continued[0] as Hex, trader: continued[1] as Address, side: continued[2] as "b" | "s", ticks: Number(continued[3]) } : undefined;
+      const takerOf = (index: number): FillTaker => {
+        if (index === 0) {
+          if (!cont) throw new EngineError("ENGINE_INVARIANT", "a fill of a continued taker without one", { details: { market: market.id } });
+          return cont;
         }
+        const it = chunk[index - 1];
+        return { hash: it.hash, trader: it.trader, side: it.side, ticks: it.ticks };
+      };
+      await collectorFor(engine, collectors, market).add(fillBefore, parseReplyFills(market, fills, takerOf), closeBefore, parseReplyCloses(market, closes));
+      if (cont) {
+        // A taker cut by the cap, continued: its outcome (from an earlier round) moves on.
+        const o = outcomes.get(cont.hash);
+        if (o) {
+          o.remLots = Number(continued[5]);
+          o.state = continued[6] as RecordState;
+        }
+      }
+      let processed = 0;
+      for (let j = 0, k = 0; j < results.length; j += 5, k++) {
+        const status = results[j] as string;
+        if (status === "D") break;
         processed++;
-        outcomes.set(results[j] as Hex, {
+        outcomes.set(chunk[k].hash, {
           status: status as MatchOutcome["status"],
-          code: results[j + 2] as string,
-          seq: Number(results[j + 3]),
-          remLots: Number(results[j + 4]),
-          state: results[j + 5] as RecordState,
+          code: results[j + 1] as string,
+          seq: Number(results[j + 2]),
+          remLots: Number(results[j + 3]),
+          state: results[j + 4] as RecordState,
           fills: [],
         });
       }
@@ -221,7 +232,7 @@ export async function matchStage(
   const extra: { trader: Address; op: LedgerOp }[] = [];
   for (const it of items) {
     if (outcomes.get(it.hash)?.status !== "R") continue;
-    extra.push({ trader: it.trader, op: { op: "release", orderHash: it.hash } });
+    extra.push({ trader: it.trader, op: { op: "release", orderHash: it.hash, lockToken: it.side === "b" ? it.market.quoteToken : it.market.baseToken } });
     const list = engine.owed.refused.get(it.market.id) ?? [];
     list.push(it.hash);
     engine.owed.refused.set(it.market.id, list);

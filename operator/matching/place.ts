@@ -22,6 +22,7 @@
 import type { LockOutcome, LockRequest } from "../ledger/types";
 import type { ScriptCall } from "../redis/scripts";
 import { checkOrderForMarket } from "../markets/orderCheck";
+import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
 import type { MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
@@ -52,20 +53,47 @@ function rejected(orderHash: Hex, code: PlaceRejectCode, message: string | undef
   return { status: "rejected", orderHash, code, message: message ?? MESSAGES[code] ?? code, details };
 }
 
-/** The order as its market sees it (after checkOrderForMarket passed). */
-export function toMatchItem(engine: MatchingEngine, req: PlaceOrderRequest, ticks: number, lots: number): MatchItem {
-  return {
-    req,
-    market: engine.markets.get(req.market),
-    trader: req.order.trader.toLowerCase() as Address,
-    hash: req.orderHash.toLowerCase() as Hex,
-    side: req.order.isBuy ? "b" : "s",
-    ticks,
-    lots,
-    flags: req.order.flags,
-    expiry: Number(req.order.expiry > MAX_SAFE ? MAX_SAFE : req.order.expiry),
-    payload: encodeOrderPayload({ market: req.market, receivedAt: req.receivedAt, order: req.order, signature: req.signature, orderHash: req.orderHash }),
-  };
+/**
+ * The order as its market sees it (after checkOrderForMarket passed). `hash` and `trader`:
+ * the request's, lower-case (the caller has them already).
+ */
+export function toMatchItem(
+  engine: MatchingEngine,
+  req: PlaceOrderRequest,
+  ticks: number,
+  lots: number,
+  hash = req.orderHash.toLowerCase() as Hex,
+  trader = req.order.trader.toLowerCase() as Address,
+): MatchItem {
+  return new PreparedItem(req, engine.markets.get(req.market), trader, hash, ticks, lots);
+}
+
+/**
+ * A MatchItem whose payload is encoded when intake asks for it, not when the order is queued:
+ * the string then dies young (a queued order outlives a few young-generation collections, and
+ * everything it holds is copied by each of them).
+ */
+class PreparedItem implements MatchItem {
+  readonly side: "b" | "s";
+  readonly flags: number;
+  readonly expiry: number;
+  constructor(
+    readonly req: PlaceOrderRequest,
+    readonly market: Market,
+    readonly trader: Address,
+    readonly hash: Hex,
+    readonly ticks: number,
+    readonly lots: number,
+  ) {
+    this.side = req.order.isBuy ? "b" : "s";
+    this.flags = req.order.flags;
+    this.expiry = Number(req.order.expiry > MAX_SAFE ? MAX_SAFE : req.order.expiry);
+  }
+
+  get payload(): string {
+    const r = this.req;
+    return encodeOrderPayload({ market: r.market, receivedAt: r.receivedAt, order: r.order, signature: r.signature, orderHash: this.hash });
+  }
 }
 
 /** A request after the checks that need no Redis: refused already, or ready to lock. */
@@ -84,17 +112,28 @@ export interface PreparedOrder {
  */
 export function prepareOrders(engine: MatchingEngine, requests: readonly PlaceOrderRequest[], now: number): PreparedOrder[] {
   const nowSec = Math.floor(now / 1000);
-  return requests.map((req): PreparedOrder => {
+  const out: PreparedOrder[] = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const req = requests[i];
     const hash = (typeof req.orderHash === "string" ? req.orderHash.toLowerCase() : "") as Hex;
-    if (!HASH_RE.test(hash) || !ADDRESS_RE.test(req.order.trader.toLowerCase()) || !Number.isSafeInteger(req.receivedAt) || req.receivedAt < 0) {
-      return { req, rejection: rejected(hash, "INVALID_ORDER", "malformed order hash, trader or receivedAt") };
+    const trader = (typeof req.order?.trader === "string" ? req.order.trader.toLowerCase() : "") as Address;
+    if (!HASH_RE.test(hash) || !ADDRESS_RE.test(trader) || !Number.isSafeInteger(req.receivedAt) || req.receivedAt < 0) {
+      out[i] = { req, rejection: rejected(hash, "INVALID_ORDER", "malformed order hash, trader or receivedAt") };
+      continue;
     }
     const market = engine.markets.byId(req.market);
-    if (!market) return { req, rejection: rejected(hash, "UNKNOWN_MARKET", `no market ${String(req.market)}`, { market: req.market }) };
+    if (!market) {
+      out[i] = { req, rejection: rejected(hash, "UNKNOWN_MARKET", `no market ${String(req.market)}`, { market: req.market }) };
+      continue;
+    }
     const check = checkOrderForMarket(market, req.order, nowSec, engine.config.expiryMarginSeconds);
-    if (!check.ok) return { req, rejection: rejected(hash, check.code, check.message, check.details) };
-    return { req, item: toMatchItem(engine, req, check.priceTicks, check.lots), lockAtoms: check.lockAtoms, lockToken: check.lockToken };
-  });
+    if (!check.ok) {
+      out[i] = { req, rejection: rejected(hash, check.code, check.message, check.details) };
+      continue;
+    }
+    out[i] = { req, item: toMatchItem(engine, req, check.priceTicks, check.lots, hash, trader), lockAtoms: check.lockAtoms, lockToken: check.lockToken };
+  }
+  return out;
 }
 
 /** Prepares and processes one batch (the engine prepares at enqueue time instead). */
@@ -159,7 +198,12 @@ export function startLockPhase(engine: MatchingEngine, prepared: readonly Prepar
     const k = bookKeys(id);
     for (let s = 0; s < list.length; s += engine.config.maxOrdersPerCall) {
       const chunk = list.slice(s, s + engine.config.maxOrdersPerCall);
-      intake.push({ script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args: chunk.flatMap((it) => [it.hash, it.payload]) });
+      const args: string[] = new Array(2 * chunk.length);
+      for (let j = 0; j < chunk.length; j++) {
+        args[2 * j] = chunk[j].hash;
+        args[2 * j + 1] = chunk[j].payload;
+      }
+      intake.push({ script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args });
     }
   }
   const lockResults = items.length > 0 || engine.hasOwed() ? ledgerRound(engine, { now, intake, locks }) : Promise.resolve(new Map<Address, LockOutcome[]>());
@@ -192,7 +236,15 @@ export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Pro
     if (results[it.index]) continue;
     results[it.index] = placeResult(it.item, outcomes.get(it.item.hash));
   }
-  for (const r of results) engine.metrics.orders.inc({ result: r.status, code: r.status === "rejected" ? r.code : "" });
+  // One counter update per outcome kind, not per order (a labelled inc hashes its labels).
+  let acceptedCount = 0;
+  let rejections: Map<string, number> | undefined;
+  for (const r of results) {
+    if (r.status === "accepted") acceptedCount++;
+    else (rejections ??= new Map()).set(r.code, (rejections.get(r.code) ?? 0) + 1);
+  }
+  if (acceptedCount > 0) engine.metrics.orders.inc({ result: "accepted", code: "" }, acceptedCount);
+  for (const [code, n] of rejections ?? []) engine.metrics.orders.inc({ result: "rejected", code }, n);
   return results;
 }
 

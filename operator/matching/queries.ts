@@ -1,8 +1,9 @@
 /** Reads: an order, a book snapshot. They do not go through the engine's queue. */
-import type { Address, Hex } from "../orders";
+import type { Hex } from "../orders";
 import type { MatchingEngine } from "./engine";
 import { CLOSE_REASONS } from "./journal";
 import { bookKeys } from "./keys";
+import { decodeOrderRecord } from "./record";
 import { SNAPSHOT_SCRIPT } from "./scripts";
 import type { BookLevel, BookSnapshot, OrderView } from "./types";
 
@@ -12,27 +13,27 @@ const STATES: Record<string, OrderView["state"]> = { o: "open", f: "filled", c: 
 export async function queryOrder(engine: MatchingEngine, params: { orderHash: Hex; market?: number }): Promise<OrderView | null> {
   const hash = params.orderHash.toLowerCase();
   const markets = params.market === undefined ? engine.markets.all : [engine.markets.get(params.market)];
-  const records = await Promise.all(markets.map((m) => engine.deps.redis.hget(bookKeys(m.id).orders, hash)));
+  const records = await Promise.all(markets.map((m) => engine.deps.redis.hgetBuffer(bookKeys(m.id).orders, hash)));
   const i = records.findIndex((r) => r !== null);
   if (i === -1) return null;
   const m = markets[i];
-  const [side, ticks, lots, rem, seq, flags, expiry, state, trader, recv, reason] = records[i]!.split("|");
+  const r = decodeOrderRecord(records[i]!);
   const view: OrderView = {
     orderHash: hash as Hex,
     market: m.id,
-    trader: trader as Address,
-    isBuy: side === "b",
-    price: BigInt(ticks) * m.tickSize,
-    amount: BigInt(lots) * m.lotSize,
-    filledAmount: BigInt(Number(lots) - Number(rem)) * m.lotSize,
-    remainingAmount: BigInt(rem) * m.lotSize,
-    state: STATES[state],
-    seq: Number(seq),
-    receivedAt: Number(recv),
-    expiry: Number(expiry),
-    flags: Number(flags),
+    trader: r.trader,
+    isBuy: r.side === "b",
+    price: BigInt(r.ticks) * m.tickSize,
+    amount: BigInt(r.lots) * m.lotSize,
+    filledAmount: BigInt(r.lots - r.rem) * m.lotSize,
+    remainingAmount: BigInt(r.rem) * m.lotSize,
+    state: STATES[r.state],
+    seq: r.seq,
+    receivedAt: r.receivedAt,
+    expiry: r.expiry,
+    flags: r.flags,
   };
-  if (reason) view.closeReason = CLOSE_REASONS[reason];
+  if (r.reason) view.closeReason = CLOSE_REASONS[r.reason];
   return view;
 }
 

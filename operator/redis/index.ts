@@ -2,4 +2,5 @@ export { createRedisClient, isCluster, masterNodes, waitReady, type RedisClient,
 export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
 export { KEY_ROOT, keyspacePrefix, marketTag, traderTag } from "./keys";
 export { keySlot, sameSlot } from "./slot";
+export { encodeEvalsha, encodeEvalshaBatch, evalshaCommand, evalshaCommands, joinArg, type EvalshaCall, type ScriptArg } from "./resp";
 export { LUA_BIGINT, LUA_ARGS, LUA_PRELUDE } from "./lua";

@@ -9,7 +9,8 @@
  *  endToEnd    signed orders -> validation -> signature verification (worker pool, native
  *              secp256k1) -> funds lock -> matching, without HTTP; many batches in flight.
  *  http        the same through the HTTP API (POST /v1/orders) with concurrent clients.
- *  latency     receipt -> match result, at a fixed offered load of 10,000 orders/s (open loop:
+ *  latency     receipt -> match result, at a fixed offered load of 10,000 orders/s (open loop;
+ *              BENCH_OFFERED_LOAD changes the load, BENCH_LATENCY_SECONDS the duration:
  *              orders are released on schedule whether or not earlier ones are done).
  *  naive       what a first version would do: ethers verifyTypedData, then one awaited ZADD and
  *              one awaited HSET per order, no pipelining.
@@ -46,7 +47,7 @@ import { measureHttp } from "./engineHttp";
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
 const NAIVE_ORDERS = Number(process.env.BENCH_NAIVE_ORDERS ?? 3_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
-const OFFERED_LOAD = 10_000;
+const OFFERED_LOAD = Number(process.env.BENCH_OFFERED_LOAD ?? 10_000);
 const TRADERS = 2_000;
 const CHUNK = 250; // orders per verify/place call in the end-to-end pipeline
 const IN_FLIGHT = 8; // chunks in flight

@@ -3,7 +3,7 @@
 --
 -- KEYS (all {t:<trader>}):
 --   1 bucket  STRING cancel rate bucket "millitokens|ms"
---   2 ord     HASH   orderHash -> lock record "market|token|rlock|lots|filled|lastFill|nonce|lockId"
+--   2 ord     HASH   orderHash -> marketId of each order holding a lock (the open-order index)
 -- ARGV:
 --   1 now       caller's clock, unix ms
 --   2 capacity  bucket capacity in cancel requests ("0": no limit)
@@ -51,14 +51,13 @@ if mode == "hashes" then
     local vals = rcall_list("HMGET", KEYS[2], hashes)
     for i = 6, #ARGV do
       local v = vals[i - 5]
-      list[#list + 1] = v and s_match(v, "^(%d+)|") or ""
+      list[#list + 1] = v or ""
     end
   end
 else
   local all = rcall("HGETALL", KEYS[2])
-  local prefix = ARGV[6] .. "|"
   for i = 1, #all, 2 do
-    if s_sub(all[i + 1], 1, #prefix) == prefix then list[#list + 1] = all[i] end
+    if all[i + 1] == ARGV[6] then list[#list + 1] = all[i] end
   end
   table.sort(list)
 end

@@ -1,8 +1,9 @@
 -- settle.lua: resolves a trader's pending amounts of matched fills once the chain decided them.
 --
 -- KEYS (all {t:<trader>}):
---   1 acct  HASH  "b:<token>:a|l|o|i" balances; "f:<fillId>" -> pending amounts
---                 "o|token|atoms;i|token|atoms;..." (written by step.lua)
+--   1 acct  HASH  "b:<token>:a|l|o|i" balances; "f:<fillId>" -> pending amounts of a party
+--                 "o|token|atoms;i|token|atoms;..." and "g:<fillId>" -> pending fees of the fee
+--                 account "i|token|atoms;..." (both written by step.lua)
 -- ARGV:
 --   1 mode   "settle": the fill settled on chain: pendingOut amounts are gone (they left the
 --                      vault balance), pendingIn amounts become available;
@@ -21,6 +22,7 @@ local fields = {}
 for i = 2, #ARGV do
   if not bi_valid(ARGV[i]) or #ARGV[i] > 20 then return bad_input("fill id #" .. (i - 1)) end
   fields[#fields + 1] = "f:" .. ARGV[i]
+  fields[#fields + 1] = "g:" .. ARGV[i]
 end
 
 bal_key = KEYS[1]
@@ -28,24 +30,27 @@ bal_prefetch(fields)
 local parsed = {}
 local bal_fields = {}
 for i = 2, #ARGV do
-  local v = bal_cache["f:" .. ARGV[i]]
-  if v then
-    local entries = {}
-    for kind, token, atoms in s_gmatch(v, "([oi])|(0x%x+)|(%d+)") do
-      entries[#entries + 1] = { kind, token, atoms }
-      bal_fields[#bal_fields + 1] = "b:" .. token .. ":" .. kind
-      bal_fields[#bal_fields + 1] = "b:" .. token .. ":a"
+  local entries
+  for _, prefix in ipairs({ "f:", "g:" }) do
+    local v = bal_cache[prefix .. ARGV[i]]
+    if v then
+      entries = entries or {}
+      for kind, token, atoms in s_gmatch(v, "([oi])|(0x%x+)|(%d+)") do
+        entries[#entries + 1] = { kind, token, atoms }
+        bal_fields[#bal_fields + 1] = "b:" .. token .. ":" .. kind
+        bal_fields[#bal_fields + 1] = "b:" .. token .. ":a"
+      end
     end
-    parsed[i] = entries
   end
+  parsed[i] = entries
 end
 if #bal_fields > 0 then bal_prefetch(bal_fields) end
 
 local out = {}
 for i = 2, #ARGV do
-  local f = "f:" .. ARGV[i]
+  local f, g = "f:" .. ARGV[i], "g:" .. ARGV[i]
   local entries = parsed[i]
-  if not entries or not bal_cache[f] then
+  if not entries or not (bal_cache[f] or bal_cache[g]) then
     out[#out + 1] = 0 -- none, or already resolved by an earlier id in this call
   else
     for _, e in ipairs(entries) do
@@ -55,7 +60,8 @@ for i = 2, #ARGV do
       end
       if (kind == "o" and mode == "unwind") or (kind == "i" and mode == "settle") then bal_add("b:" .. token .. ":a", atoms) end
     end
-    bal_set(f, false)
+    if bal_cache[f] then bal_set(f, false) end
+    if bal_cache[g] then bal_set(g, false) end
     out[#out + 1] = 1
   end
 end

@@ -1,298 +1,483 @@
 -- step.lua: one ledger step of one trader, in one round trip and one slot: first the journal
--- effects owed to the trader (fills, order closes, releases), each exactly once, then the
--- locks of the trader's new orders (charging its "place" rate bucket), against the balances
--- those effects left.
+-- effects owed to the trader (fills, fees, order closes, releases), each exactly once, then
+-- the locks of the trader's new orders (charging its "place" rate bucket), against the
+-- balances those effects left.
 --
 -- KEYS (all {t:<trader>}):
 --   1 acct    HASH   "b:<token>:a|l|o|i" balances (available, locked, pendingOut, pendingIn);
---                    "n:<nonce>" -> orderHash; "f:<fillId>" -> pending amounts
---                    "o|token|atoms;i|token|atoms;..."; "h:<marketId>" -> last fill counter whose
---                    fees were credited (fee account)
---   2 ord     HASH   orderHash -> lock record "market|token|rlock|lots|filled|lastFill|nonce|lockId"
---   3 bucket  STRING place rate bucket "millitokens|ms"
+--                    "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
+--                    of each order holding a lock; "n:<nonce>" -> orderHash; "f:<fillId>" -> the
+--                    trader's pending amounts of a fill as a party "o|token|atoms;i|token|atoms";
+--                    "g:<fillId>" -> the fee account's pending fees of a fill "i|token|atoms;...";
+--                    "h:<marketId>" -> last fill counter whose fees were credited (fee account)
+--   2 ord     HASH   orderHash -> marketId of each order holding a lock (the index of open orders,
+--                    written when the lock is taken and deleted when it is released)
+--   3 bucket  STRING place rate bucket "millitokens|ms" (declared only with a rate limit)
 -- ARGV:
---   1 now        caller's clock, unix ms
---   2 capacity   bucket capacity in orders ("0": no limit)
---   3 refill     orders per second returned to the bucket
---   4 lockId     unique id of this call ([A-Za-z0-9:-]; a call resent after a dropped
+--   1 nOps       number of ARGV entries holding operations: ARGV[4 .. 3+nOps]; the rest are
+--                new orders
+--   2 lockId     unique id of this call ([A-Za-z0-9:-]; a call resent after a dropped
 --                connection carries the same id)
---   5 nOps       number of operations; ARGV[6 .. 5+nOps] are operations, the rest new orders.
---   Operations, one packed string each ("|"-separated; amounts canonical decimals):
---   "F|hash|fillCtr|fillId|lots|spendToken|spend|improvement|recvToken|recv"
+--   3 limit      "" (no rate limit) or "now|capacity|refill": the caller's clock (unix ms), the
+--                bucket capacity in orders and the orders per second returned to it
+--   Operations, one packed string each ("|"-separated; addresses and hashes lower-case hex,
+--   fixed width and first, so they are cut out rather than matched; amounts canonical
+--   decimals):
+--   "F|hash|spendToken|recvToken|fillCtr|fillId|lots|spend|improvement|recv"
 --       this trader's side of a fill of its order `hash`: the lock gives up spend + improvement
 --       (improvement: a taker buy filled below its limit gets the difference back to
 --       available), spend goes to pendingOut, recv (net of fee) to pendingIn, and the fill's
 --       pending amounts are recorded under f:<fillId>. Applied once: skipped when fillCtr <=
 --       the record's lastFill, or when the record is gone (the order was fully applied). The
 --       record is dropped when its last lot is filled (nothing may be left locked then).
---   "X|marketId|fillCtr|fillId|baseToken|baseFee|quoteToken|quoteFee"
---       the fees of a fill, credited to pendingIn of the fee account; once per fill counter.
---   "C|hash|remLots"
+--   "X|baseToken|quoteToken|marketId|count", then `count` entries "fillCtr|fillId|baseFee|quoteFee"
+--       the fees of `count` fills of one market (in fill order), credited to pendingIn of the
+--       fee account and recorded under g:<fillId>; each fill once (skipped when fillCtr <= the
+--       market's fee mark h:<marketId>, which then advances). One operation per market per
+--       batch: the balances are added up once, not once per fill.
+--   "C|hash|remLots" or "C|hash|remLots|lockToken"
 --       the order closed (cancel, IOC remainder, expiry, self-trade) with remLots unfilled:
 --       what its record still locks goes back to available; the record is dropped. Its fills
 --       are always applied before its close, so filled + remLots must equal the order's lots.
---   "R|hash"
+--   "R|hash" or "R|hash|lockToken"
 --       the market refused the order after its lock (post-only would cross, halted, expired):
 --       the lock is undone entirely and the nonce freed, as if the order never came.
+--   (With the lock token the step reads everything in one HMGET; without, it reads the record
+--   first.)
 --   New orders, one packed string each, in arrival order:
---   "hash|nonce|marketId|lockToken|lockAtoms|lots" (lockAtoms > 0)
--- Returns { applied, skipped, locks } where locks has two entries per order, `code, detail`:
+--   "hash|lockToken|nonce|marketId|lockAtoms|lots" (lockAtoms > 0)
+-- Returns { applied, skipped, code1, detail1, code2, detail2, ... }, two entries per order:
 --   "OK", ""                             locked (its record and nonce written)
 --   "RATE_LIMITED", "<ms until a token>"
 --   "DUPLICATE_ORDER", "<hash that used the nonce>"
 --   "INSUFFICIENT_FUNDS", "<available atoms>"
+--   (applied / skipped count fills, per-fill fees, closes and releases.)
 -- Every operation and lock is checked against the state the previous ones leave (kept in Lua
 -- tables) before anything is written. An inconsistent operation (a balance or a lock that
 -- would go negative, a close that does not match the fills) answers an error
 -- "LEDGER_INVARIANT ..." and nothing is written. A refused order changes nothing but the
 -- bucket. Idempotent under replay: operations by construction; an order whose lock record
 -- carries this lockId answers OK again without locking twice or taking a token.
+--
+-- Cost (this script runs about once per order): one HMGET of the account (lock records
+-- included), one HSET (plus an HDEL) of it at the end, whatever the number of operations; the
+-- open-order index is written only when a lock is taken or released, not on every fill. Few
+-- Lua functions (each is a closure created per call); numbers read by coercion (a validated
+-- "%d+" + 0) rather than tonumber; the fees of a batch summed in Lua numbers. Measured with
+-- scripts/bench/engineProfile.ts (PROFILE_CALLGRIND=1).
 
-local now = int_arg(ARGV[1], 0, MAX_SAFE)
-local capacity = int_arg(ARGV[2], 0, 1000000000)
-local refill = int_arg(ARGV[3], 0, 1000000000)
-local lock_id = ARGV[4]
-local n_ops = int_arg(ARGV[5], 0, 1000000)
-if not now or not capacity or not refill or not n_ops or 5 + n_ops > #ARGV then return bad_input("header") end
+local n_ops, lock_id, limit = ARGV[1], ARGV[2], ARGV[3]
+if type(n_ops) ~= "string" or s_find(n_ops, "^%d+$") == nil or #n_ops > 7 then return bad_input("nOps") end
+n_ops = n_ops + 0
+if 3 + n_ops > #ARGV then return bad_input("nOps") end
 if type(lock_id) ~= "string" or #lock_id == 0 or #lock_id > 64 or s_find(lock_id, "^[%w:%-]+$") == nil then return bad_input("lockId") end
-local n = #ARGV - 5 - n_ops
+local now, capacity, refill = 0, 0, 0
+if limit ~= "" then
+  local a, b, c = s_match(limit, "^(%d+)|(%d+)|(%d+)$")
+  if not a or #a > 16 or #b > 10 or #c > 10 then return bad_input("limit") end
+  now, capacity, refill = a + 0, b + 0, c + 0
+  if capacity > 0 and not KEYS[3] then return bad_input("limit without a bucket key") end
+end
+local n = #ARGV - 3 - n_ops
 
--- ---- parse and validate everything (one pattern per operation)
-local ops = {}
-local hashes, seen_hash = {}, {}
-local fields, seen_field = {}, {}
-local function want(f)
-  if not seen_field[f] then
-    seen_field[f] = true
-    fields[#fields + 1] = f
-  end
+-- ---- parse and validate everything
+local fields, nf = {}, 0 -- account fields to read (only those the step touches)
+local tokens_ok = {} -- tokens validated in this call (a lower-case address each)
+local function token_ok(t)
+  if tokens_ok[t] then return true end
+  if #t ~= 42 or s_find(t, "^0x[0-9a-f]+$") == nil then return false end
+  tokens_ok[t] = true
+  return true
 end
-local function want_hash(h)
-  if not seen_hash[h] then
-    seen_hash[h] = true
-    hashes[#hashes + 1] = h
-  end
+-- A canonical decimal (digits, no leading zero) of at most maxlen digits.
+local function canon(s, maxlen)
+  local l = #s
+  return l <= maxlen and (l == 1 or s_byte(s, 1) ~= 48)
 end
--- Hashes and addresses are (0x[0-9a-f]+) with their length checked below; numbers (%d+).
-local P_F = "^F|(0x[0-9a-f]+)|(%d+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)$"
-local P_X = "^X|(%d+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(0x[0-9a-f]+)|(%d+)$"
-local P_C = "^C|(0x[0-9a-f]+)|(%d+)$"
-local P_R = "^R|(0x[0-9a-f]+)$"
-local P_O = "^(0x[0-9a-f]+)|(%d+)|(%d+)|(0x[0-9a-f]+)|(%d+)|(%d+)$"
-for i = 1, n_ops do
-  local s = ARGV[5 + i]
-  local tag = s_sub(s, 1, 1)
-  local op
-  if tag == "F" then
-    local h, ctr, fid, lots, st, spend, impr, rt, recv = s_match(s, P_F)
-    if not h or #h ~= 66 or #st ~= 42 or #rt ~= 42 or not canon(ctr, 15) or not canon(fid, 20) or not canon(lots, 15)
+local HASH = "^0x%x+$"
+local P_F = "^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)$"
+local P_X = "^(%d+)|(%d+)$"
+local P_XE = "^(%d+)|(%d+)|(%d+)|(%d+)$"
+local P_O = "^(%d+)|(%d+)|(%d+)|(%d+)$"
+
+local ops, nops = {}, 0
+local untokened = false -- a close or release without its lock token (read its record first)
+local i = 1
+while i <= n_ops do
+  local s = ARGV[3 + i]
+  local tag = s_byte(s, 1)
+  if tag == 70 then -- F|hash(3..68)|spendToken(70..111)|recvToken(113..154)|...
+    local h, st, rt = s_sub(s, 3, 68), s_sub(s, 70, 111), s_sub(s, 113, 154)
+    local ctr, fid, lots, spend, impr, recv = s_match(s, P_F, 156)
+    if not ctr or s_byte(s, 2) ~= 124 or s_byte(s, 69) ~= 124 or s_byte(s, 112) ~= 124 or s_byte(s, 155) ~= 124
+      or s_find(h, HASH) == nil or not canon(ctr, 15) or not canon(fid, 20) or not canon(lots, 15)
       or not canon(spend, 78) or not canon(impr, 78) or not canon(recv, 78) then
       return bad_input("fill op #" .. i)
     end
-    -- Fields 10..14: the account fields the fill touches (locked, pendingOut, available of the
-    -- spent token; pendingIn of the received one; the fill's pending record).
-    local sb = "b:" .. st
-    op = { tag = tag, h, tonumber(ctr), fid, tonumber(lots), st, spend, impr, rt, recv, sb .. ":l", sb .. ":o", sb .. ":a", "b:" .. rt .. ":i", "f:" .. fid }
-    want_hash(h)
-    want(op[10]); want(op[11]); want(op[12]); want(op[13]); want(op[14])
-  elseif tag == "X" then
-    local m, ctr, fid, bt, bf, qt, qf = s_match(s, P_X)
-    if not m or not canon(m, 5) or tonumber(m) > 65535 or not canon(ctr, 15) or not canon(fid, 20) or #bt ~= 42 or #qt ~= 42
-      or not canon(bf, 78) or not canon(qf, 78) then
+    if not token_ok(st) or not token_ok(rt) then return bad_input("fill op #" .. i) end
+    -- Fields: the lock record; locked, pendingOut (and available, for an improvement) of the
+    -- spent token; pendingIn of the received one; the fill's pending record.
+    local sp = "b:" .. st
+    local of, sl, so, ri, pf = "o:" .. h, sp .. ":l", sp .. ":o", "b:" .. rt .. ":i", "f:" .. fid
+    local sa = false
+    if impr ~= "0" then
+      sa = sp .. ":a"
+      nf = nf + 1
+      fields[nf] = sa
+    end
+    fields[nf + 1], fields[nf + 2], fields[nf + 3], fields[nf + 4], fields[nf + 5] = of, sl, so, ri, pf
+    nf = nf + 5
+    nops = nops + 1
+    ops[nops] = { 70, h, ctr + 0, pf, lots + 0, st, spend, impr, rt, recv, sl, so, sa, ri, of }
+    i = i + 1
+  elseif tag == 88 then -- X|baseToken(3..44)|quoteToken(46..87)|market|count
+    local bt, qt = s_sub(s, 3, 44), s_sub(s, 46, 87)
+    local m, count = s_match(s, P_X, 89)
+    if not m or s_byte(s, 2) ~= 124 or s_byte(s, 45) ~= 124 or s_byte(s, 88) ~= 124 or not canon(m, 5) or m + 0 > 65535
+      or not canon(count, 7) or i + count > n_ops then
       return bad_input("fee op #" .. i)
     end
-    -- Fields 8..11: pendingIn of both tokens, the fill's pending record, the fee mark.
-    op = { tag = tag, m, tonumber(ctr), fid, bt, bf, qt, qf, "b:" .. bt .. ":i", "b:" .. qt .. ":i", "f:" .. fid, "h:" .. m }
-    want(op[8]); want(op[9]); want(op[10]); want(op[11])
-  elseif tag == "C" then
-    local h, rem = s_match(s, P_C)
-    if not h or #h ~= 66 or not canon(rem, 15) then return bad_input("close op #" .. i) end
-    op = { tag = tag, h, tonumber(rem) }
-    want_hash(h)
-  elseif tag == "R" then
-    local h = s_match(s, P_R)
-    if not h or #h ~= 66 then return bad_input("release op #" .. i) end
-    op = { tag = tag, h }
-    want_hash(h)
+    if not token_ok(bt) or not token_ok(qt) then return bad_input("fee op #" .. i) end
+    count = count + 0
+    local entries = {}
+    for k = 1, count do
+      local ctr, fid, bf, qf = s_match(ARGV[3 + i + k], P_XE)
+      if not ctr or not canon(ctr, 15) or not canon(fid, 20) or not canon(bf, 78) or not canon(qf, 78) then
+        return bad_input("fee entry #" .. (i + k))
+      end
+      entries[k] = { ctr + 0, fid, bf, qf }
+    end
+    local hf, bi, qi = "h:" .. m, "b:" .. bt .. ":i", "b:" .. qt .. ":i"
+    nops = nops + 1
+    ops[nops] = { 88, hf, bt, qt, entries, bi, qi }
+    fields[nf + 1], fields[nf + 2], fields[nf + 3] = hf, bi, qi
+    nf = nf + 3
+    i = i + 1 + count
+  elseif tag == 67 or tag == 82 then -- C|hash|remLots[|token], R|hash[|token]
+    local h = s_sub(s, 3, 68)
+    local rem, tok = 0, nil
+    if tag == 67 then
+      rem, tok = s_match(s, "^(%d+)|?(.*)$", 70)
+      if not rem or not canon(rem, 15) or s_byte(s, 69) ~= 124 then return bad_input("close op #" .. i) end
+      rem = rem + 0
+    else
+      if #s ~= 68 and (#s ~= 111 or s_byte(s, 69) ~= 124) then return bad_input("release op #" .. i) end
+      tok = s_sub(s, 70)
+    end
+    if s_byte(s, 2) ~= 124 or s_find(h, HASH) == nil or (tok ~= "" and not token_ok(tok)) then return bad_input("op #" .. i) end
+    local of = "o:" .. h
+    nf = nf + 1
+    fields[nf] = of
+    if tok == "" then
+      untokened = true
+    else
+      fields[nf + 1], fields[nf + 2] = "b:" .. tok .. ":a", "b:" .. tok .. ":l"
+      nf = nf + 2
+    end
+    nops = nops + 1
+    ops[nops] = { tag, h, rem, of }
+    i = i + 1
   else
     return bad_input("op #" .. i)
   end
-  ops[i] = op
 end
 local orders = {}
-for i = 1, n do
-  local h, nonce, m, tok, atoms, lots = s_match(ARGV[5 + n_ops + i], P_O)
-  if not h or #h ~= 66 or not canon(nonce, 78) or not canon(m, 5) or tonumber(m) > 65535 or #tok ~= 42
-    or not canon(atoms, 78) or atoms == "0" or not canon(lots, 15) or lots == "0" then
-    return bad_input("order #" .. i)
+for k = 1, n do
+  local s = ARGV[3 + n_ops + k] -- hash(1..66)|token(68..109)|nonce|market|atoms|lots
+  local h, tok = s_sub(s, 1, 66), s_sub(s, 68, 109)
+  local nonce, m, atoms, lots = s_match(s, P_O, 111)
+  if not nonce or s_byte(s, 67) ~= 124 or s_byte(s, 110) ~= 124 or s_find(h, HASH) == nil or not canon(nonce, 78)
+    or not canon(m, 5) or m + 0 > 65535 or not canon(atoms, 78) or atoms == "0" or not canon(lots, 15) or lots == "0" then
+    return bad_input("order #" .. k)
   end
-  orders[i] = { hash = h, nonce = nonce, market = m, token = tok, atoms = atoms, lots = lots }
-  want("n:" .. nonce)
-  want("b:" .. tok .. ":a")
-  want("b:" .. tok .. ":l")
+  if not token_ok(tok) then return bad_input("order #" .. k) end
+  local nfield, fa, fl, of = "n:" .. nonce, "b:" .. tok .. ":a", "b:" .. tok .. ":l", "o:" .. h
+  orders[k] = { h, tok, nonce, m, atoms, lots, nfield, fa, fl, of }
+  fields[nf + 1], fields[nf + 2], fields[nf + 3], fields[nf + 4] = nfield, fa, fl, of
+  nf = nf + 4
 end
 
--- ---- read what the step touches: two HMGETs
-bal_key = KEYS[1]
-local recs = {} -- hash -> parsed lock record, or false (none / dropped)
-if #hashes > 0 then
-  local vals = rcall_list("HMGET", KEYS[2], hashes)
-  for i, hash in ipairs(hashes) do
-    local v = vals[i]
-    if v then
-      local m, tok, rl, lots, filled, last, nonce, lid = s_match(v, "^(%d+)|(0x%x+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)$")
-      if not m then return redis.error_reply("LEDGER_INVARIANT bad lock record " .. hash) end
-      recs[hash] = { market = m, token = tok, rlock = rl, lots = tonumber(lots), filled = tonumber(filled), last = tonumber(last), nonce = nonce, lid = lid }
-      want("b:" .. tok .. ":l")
-      want("b:" .. tok .. ":a")
-    else
-      recs[hash] = false
-    end
+-- ---- read what the step touches: one HMGET of the account (lock records included)
+-- val: field -> current value (balances "0" when absent, other fields false); dirty: changed.
+local val, dirty = {}, {}
+local function read(list, count)
+  local vals = rcall_list("HMGET", KEYS[1], list)
+  for k = 1, count do
+    local f, v = list[k], vals[k]
+    if not v and s_byte(f, 1) == 98 then v = "0" end -- "b": a balance
+    val[f] = v
   end
 end
-if #fields > 0 then bal_prefetch(fields) end
+if nf > 0 then read(fields, nf) end
+-- Lock records, parsed when first needed: { token, market, rlock, lots, filled, lastFill,
+-- nonce, lockId, availableField, lockedField } or false (none / dropped).
+local recs = {}
+local function rec_of(h, of)
+  local r = recs[h]
+  if r == nil then
+    local v = val[of]
+    if v then
+      local m, rl, lots, filled, last, nonce, lid = s_match(v, "^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)$", 44)
+      local tok = s_sub(v, 1, 42)
+      if not m or s_byte(v, 43) ~= 124 or not token_ok(tok) then error("LEDGER_INVARIANT bad lock record " .. h) end
+      r = { tok, m, rl, lots + 0, filled + 0, last + 0, nonce, lid, "b:" .. tok .. ":a", "b:" .. tok .. ":l" }
+    else
+      r = false
+    end
+    recs[h] = r
+  end
+  return r
+end
+if untokened then
+  -- Closes and releases given without their token: the balances of their records' tokens.
+  local more, nm = {}, 0
+  for k = 1, nops do
+    local op = ops[k]
+    if op[1] == 67 or op[1] == 82 then
+      local r = rec_of(op[2], op[4])
+      if r and val[r[9]] == nil then
+        more[nm + 1], more[nm + 2] = r[9], r[10]
+        nm = nm + 2
+      end
+    end
+  end
+  if nm > 0 then read(more, nm) end
+end
 
 -- ---- 1. journal operations, simulated on the cached state
-local rec_dirty = {}
+local rec_dirty = {} -- hash -> true: the record (or its absence) is written back
+local unindexed = {} -- hashes whose lock is gone: removed from the open-order index
 local applied, skipped = 0, 0
-local function fail(i, what) return redis.error_reply("LEDGER_INVARIANT op #" .. i .. ": " .. what) end
-local function pf_append(f, entry)
-  local v = bal_cache[f]
-  if v then v = v .. ";" .. entry else v = entry end
-  bal_set(f, v)
-end
+local fee_records, nfr = {}, 0 -- g:<fillId>, record pairs
+local function fail(k, what) return redis.error_reply("LEDGER_INVARIANT op #" .. k .. ": " .. what) end
 
-for i = 1, n_ops do
-  local op = ops[i]
-  local tag = op.tag
-  if tag == "F" then
-    local r = recs[op[1]]
-    local ctr, lots = op[2], op[4]
-    if not r or ctr <= r.last then
+for k = 1, nops do
+  local op = ops[k]
+  local tag = op[1]
+  if tag == 70 then -- F
+    local h, ctr, pf, lots, st, spend, impr, rt, recv, sl, so, sa, ri = op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9], op[10], op[11], op[12], op[13], op[14]
+    local r = rec_of(h, op[15])
+    if not r or ctr <= r[6] then
       skipped = skipped + 1
     else
-      local spend_token, spend, improvement, recv_token, recv = op[5], op[6], op[7], op[8], op[9]
-      if spend_token ~= r.token then return fail(i, "fill spends " .. spend_token .. " but the order locked " .. r.token) end
-      if r.filled + lots > r.lots then return fail(i, "fill exceeds the order's lots") end
-      local consumed = bi_add(spend, improvement)
-      local rlock = bi_sub(r.rlock, consumed)
-      if not rlock then return fail(i, "fill consumes more than the order's lock") end
-      if not bal_sub(op[10], consumed) then return fail(i, "locked balance would go negative") end
-      bal_add(op[11], spend)
-      bal_add(op[12], improvement)
-      bal_add(op[13], recv)
-      r.rlock = rlock
-      r.filled = r.filled + lots
-      r.last = ctr
-      if r.filled == r.lots then
-        if rlock ~= "0" then return fail(i, "order filled with " .. rlock .. " still locked") end
-        recs[op[1]] = false
+      if st ~= r[1] then return fail(k, "fill spends " .. st .. " but the order locked " .. r[1]) end
+      if r[5] + lots > r[4] then return fail(k, "fill exceeds the order's lots") end
+      local consumed = spend
+      if impr ~= "0" then consumed = bi_add(spend, impr) end
+      local rlock = bi_sub(r[3], consumed)
+      if not rlock then return fail(k, "fill consumes more than the order's lock") end
+      local locked = bi_sub(val[sl], consumed)
+      if not locked then return fail(k, "locked balance would go negative") end
+      val[sl] = locked
+      dirty[sl] = true
+      if spend ~= "0" then
+        val[so] = bi_add(val[so], spend)
+        dirty[so] = true
       end
-      rec_dirty[op[1]] = true
-      pf_append(op[14], "o|" .. spend_token .. "|" .. spend .. ";i|" .. recv_token .. "|" .. recv)
+      if sa then
+        val[sa] = bi_add(val[sa], impr)
+        dirty[sa] = true
+      end
+      if recv ~= "0" then
+        val[ri] = bi_add(val[ri], recv)
+        dirty[ri] = true
+      end
+      r[3] = rlock
+      r[5] = r[5] + lots
+      r[6] = ctr
+      if r[5] == r[4] then
+        if rlock ~= "0" then return fail(k, "order filled with " .. rlock .. " still locked") end
+        recs[h] = false
+        unindexed[h] = true
+      end
+      rec_dirty[h] = true
+      local entry = "o|" .. st .. "|" .. spend .. ";i|" .. rt .. "|" .. recv
+      local prev = val[pf]
+      if prev then entry = prev .. ";" .. entry end
+      val[pf] = entry
+      dirty[pf] = true
       applied = applied + 1
     end
-  elseif tag == "X" then
-    local hf, ctr = op[11], op[2]
-    if ctr <= tonumber(bal_cache[hf] or "0") then
-      skipped = skipped + 1
-    else
-      bal_add(op[8], op[5])
-      bal_add(op[9], op[7])
-      bal_set(hf, s_format("%d", ctr))
-      if op[5] ~= "0" then pf_append(op[10], "i|" .. op[4] .. "|" .. op[5]) end
-      if op[7] ~= "0" then pf_append(op[10], "i|" .. op[6] .. "|" .. op[7]) end
-      applied = applied + 1
+  elseif tag == 88 then -- X
+    local hf, bt, qt, entries, bi, qi = op[2], op[3], op[4], op[5], op[6], op[7]
+    local mark = (val[hf] or "0") + 0
+    local first = mark
+    -- The fees of the fresh entries, summed exactly: Lua numbers while every term has at most
+    -- 15 digits (each low limb stays below 2 * 10^15 < 2^53), decimal strings beyond.
+    local blo, bhi, qlo, qhi, bbig, qbig = 0, 0, 0, 0, nil, nil
+    for j = 1, #entries do
+      local e = entries[j]
+      local ctr = e[1]
+      if ctr <= mark then
+        skipped = skipped + 1
+      else
+        mark = ctr
+        local bf, qf = e[3], e[4]
+        local rec
+        if bf ~= "0" then
+          rec = "i|" .. bt .. "|" .. bf
+          if #bf <= 15 then
+            blo = blo + bf
+            if blo >= 1000000000000000 then
+              blo = blo - 1000000000000000
+              bhi = bhi + 1
+            end
+          else
+            bbig = bi_add(bbig or "0", bf)
+          end
+        end
+        if qf ~= "0" then
+          if rec then rec = rec .. ";i|" .. qt .. "|" .. qf else rec = "i|" .. qt .. "|" .. qf end
+          if #qf <= 15 then
+            qlo = qlo + qf
+            if qlo >= 1000000000000000 then
+              qlo = qlo - 1000000000000000
+              qhi = qhi + 1
+            end
+          else
+            qbig = bi_add(qbig or "0", qf)
+          end
+        end
+        if rec then
+          fee_records[nfr + 1] = "g:" .. e[2]
+          fee_records[nfr + 2] = rec
+          nfr = nfr + 2
+        end
+        applied = applied + 1
+      end
     end
-  else -- "C" or "R"
-    local r = recs[op[1]]
+    if mark > first then
+      local bsum = bhi > 0 and s_format("%d%015d", bhi, blo) or s_format("%d", blo)
+      local qsum = qhi > 0 and s_format("%d%015d", qhi, qlo) or s_format("%d", qlo)
+      if bbig then bsum = bi_add(bsum, bbig) end
+      if qbig then qsum = bi_add(qsum, qbig) end
+      if bsum ~= "0" then
+        val[bi] = bi_add(val[bi], bsum)
+        dirty[bi] = true
+      end
+      if qsum ~= "0" then
+        val[qi] = bi_add(val[qi], qsum)
+        dirty[qi] = true
+      end
+      val[hf] = s_format("%d", mark)
+      dirty[hf] = true
+    end
+  else -- C or R
+    local h = op[2]
+    local r = rec_of(h, op[4])
     if not r then
       skipped = skipped + 1
     else
-      if tag == "C" and r.filled + op[2] ~= r.lots then
-        return fail(i, "close of " .. op[1] .. " with " .. op[2] .. " lots left, but " .. r.filled .. " of " .. r.lots .. " filled")
+      if tag == 67 and r[5] + op[3] ~= r[4] then
+        return fail(k, "close of " .. h .. " with " .. op[3] .. " lots left, but " .. r[5] .. " of " .. r[4] .. " filled")
       end
-      if tag == "R" and r.filled ~= 0 then return fail(i, "release of an order with fills") end
-      if not bal_sub("b:" .. r.token .. ":l", r.rlock) then return fail(i, "locked balance would go negative") end
-      bal_add("b:" .. r.token .. ":a", r.rlock)
-      recs[op[1]] = false
-      rec_dirty[op[1]] = true
-      if tag == "R" then bal_set("n:" .. r.nonce, false) end
+      if tag == 82 and r[5] ~= 0 then return fail(k, "release of an order with fills") end
+      local fa, fl = r[9], r[10]
+      if val[fa] == nil then return fail(k, "close or release given the wrong lock token") end
+      local locked = bi_sub(val[fl], r[3])
+      if not locked then return fail(k, "locked balance would go negative") end
+      val[fl] = locked
+      val[fa] = bi_add(val[fa], r[3])
+      dirty[fa], dirty[fl] = true, true
+      recs[h] = false
+      rec_dirty[h] = true
+      unindexed[h] = true
+      if tag == 82 then
+        val["n:" .. r[7]] = false
+        dirty["n:" .. r[7]] = true
+      end
       applied = applied + 1
     end
   end
 end
 
 -- ---- 2. locks of the new orders
-local locks = {}
-local new_recs = {}
-local bucket_changed = false
+local out = { applied, skipped }
+local indexed, nix = {}, 0 -- hash, market pairs of the new locks
 local limited = capacity > 0 and n > 0
-local tokens = 0
-if limited then tokens = bucket_load(KEYS[3], now, capacity, refill) end
-for i = 1, n do
-  local o = orders[i]
-  local nf = "n:" .. o.nonce
-  local used = bal_cache[nf]
+local tokens, tokens0 = 0, 0
+if limited then
+  -- Token bucket, counted in millitokens: `refill` tokens per second is `refill` millitokens
+  -- per millisecond, so everything stays an integer. An absent key is a full bucket.
+  tokens = bucket_load(KEYS[3], now, capacity, refill)
+  tokens0 = tokens
+end
+for k = 1, n do
+  local o = orders[k]
+  local hash, nfield = o[1], o[7]
+  local used = val[nfield]
   local replay = false
-  if used and used == o.hash then
+  if used and used == hash then
     -- A live lock of this very order written by this lockId: a resent copy of this step.
-    local r, lid = recs[o.hash], nil
-    if r then
-      lid = r.lid
-    elseif r == nil then
-      local rec = rcall("HGET", KEYS[2], o.hash)
-      lid = rec and s_match(rec, "|([^|]*)$")
-    end
-    replay = lid == lock_id
+    local r = rec_of(hash, o[10])
+    replay = r and r[8] == lock_id
   end
   if replay then
-    locks[#locks + 1] = "OK"
-    locks[#locks + 1] = ""
+    out[2 * k + 1], out[2 * k + 2] = "OK", ""
   elseif limited and tokens < 1000 then
-    locks[#locks + 1] = "RATE_LIMITED"
-    locks[#locks + 1] = tostring(bucket_wait(tokens, refill))
+    out[2 * k + 1], out[2 * k + 2] = "RATE_LIMITED", s_format("%d", refill > 0 and math.ceil((1000 - tokens) / refill) or -1)
   else
-    if limited then
-      tokens = tokens - 1000
-      bucket_changed = true
-    end
+    if limited then tokens = tokens - 1000 end
     if used then
-      locks[#locks + 1] = "DUPLICATE_ORDER"
-      locks[#locks + 1] = used
+      out[2 * k + 1], out[2 * k + 2] = "DUPLICATE_ORDER", used
     else
-      local field = "b:" .. o.token .. ":a"
-      local available = bal_get(field)
-      if bi_cmp(available, o.atoms) < 0 then
-        locks[#locks + 1] = "INSUFFICIENT_FUNDS"
-        locks[#locks + 1] = available
+      local fa, fl = o[8], o[9]
+      local atoms = o[5]
+      local available = val[fa]
+      local rest = bi_sub(available, atoms)
+      if not rest then
+        out[2 * k + 1], out[2 * k + 2] = "INSUFFICIENT_FUNDS", available
       else
-        bal_set(field, bi_sub(available, o.atoms))
-        bal_add("b:" .. o.token .. ":l", o.atoms)
-        bal_set(nf, o.hash)
-        new_recs[#new_recs + 1] = o.hash
-        new_recs[#new_recs + 1] = t_concat({ o.market, o.token, o.atoms, o.lots, "0", "0", o.nonce, lock_id }, "|")
-        locks[#locks + 1] = "OK"
-        locks[#locks + 1] = ""
+        val[fa] = rest
+        val[fl] = bi_add(val[fl], atoms)
+        val[nfield] = hash
+        val[o[10]] = o[2] .. "|" .. o[4] .. "|" .. atoms .. "|" .. o[6] .. "|0|0|" .. o[3] .. "|" .. lock_id
+        dirty[fa], dirty[fl], dirty[nfield], dirty[o[10]] = true, true, true, true
+        recs[hash] = nil -- a lock of an order released earlier in this call: the new record holds
+        rec_dirty[hash] = nil
+        unindexed[hash] = nil
+        indexed[nix + 1], indexed[nix + 2] = hash, o[4]
+        nix = nix + 2
+        out[2 * k + 1], out[2 * k + 2] = "OK", ""
       end
     end
   end
 end
 
--- ---- writes
-bal_flush()
-local set_args, del_args = {}, {}
+-- ---- writes: a balance back to zero, or a field set to false, is deleted (absent means zero),
+-- so an operation that is undone leaves the hash exactly as it was.
 for hash in pairs(rec_dirty) do
   local r = recs[hash]
+  local of = "o:" .. hash
   if r then
-    set_args[#set_args + 1] = hash
-    set_args[#set_args + 1] = t_concat({ r.market, r.token, r.rlock, s_format("%d", r.lots), s_format("%d", r.filled), s_format("%d", r.last), r.nonce, r.lid }, "|")
+    val[of] = r[1] .. "|" .. r[2] .. "|" .. r[3] .. "|" .. s_format("%d|%d|%d|", r[4], r[5], r[6]) .. r[7] .. "|" .. r[8]
   else
-    del_args[#del_args + 1] = hash
+    val[of] = false
+  end
+  dirty[of] = true
+end
+local set_args, ns, zeros, nz = {}, 0, {}, 0
+for f in pairs(dirty) do
+  local v = val[f]
+  if v == "0" or v == false then
+    nz = nz + 1
+    zeros[nz] = f
+  else
+    set_args[ns + 1] = f
+    set_args[ns + 2] = v
+    ns = ns + 2
   end
 end
-for i = 1, #new_recs do set_args[#set_args + 1] = new_recs[i] end
-if #del_args > 0 then rcall_list("HDEL", KEYS[2], del_args) end
-if #set_args > 0 then rcall_list("HSET", KEYS[2], set_args, 2) end
-if bucket_changed then bucket_store(KEYS[3], tokens, now, capacity, refill) end
-return { applied, skipped, locks }
+for k = 1, nfr do set_args[ns + k] = fee_records[k] end
+ns = ns + nfr
+if nz > 0 then rcall_list("HDEL", KEYS[1], zeros) end
+if ns > 0 then rcall_list("HSET", KEYS[1], set_args, 2) end
+local gone, ng = {}, 0
+for hash in pairs(unindexed) do
+  ng = ng + 1
+  gone[ng] = hash
+end
+if ng > 0 then rcall_list("HDEL", KEYS[2], gone) end
+if nix > 0 then rcall_list("HSET", KEYS[2], indexed, 2) end
+if limited and tokens ~= tokens0 then bucket_store(KEYS[3], tokens, now, capacity, refill) end
+return out

@@ -56,7 +56,7 @@ local function cancel_one(hash, reason, owner)
   elseif owner and r.trader ~= owner then
     code = "NOT_OWNER"
   elseif r.state ~= "o" then
-    code = "NOT_OPEN:" .. r.state .. r.reason
+    code = "NOT_OPEN:" .. r.state .. (r.reason == " " and "" or r.reason)
   else
     close_resting(hash, r, reason)
     code = "OK"
@@ -68,17 +68,17 @@ end
 if mode == "orders" then
   for i = 6, #ARGV do cancel_one(ARGV[i], "C", trader) end
 else
-  local hashes = rcall("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. fmt_int(cutoff), "LIMIT", 0, limit)
+  local hashes = rcall("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. s_format("%d", cutoff), "LIMIT", 0, limit)
   for _, hash in ipairs(hashes) do
     local r = rec_get(hash)
     if r and r.state == "o" then
       cancel_one(hash, "E", nil)
     else
-      rcall("ZREM", K_EXPIRY, hash) -- stale entry
+      expiry_remove(hash) -- stale entry
     end
   end
 end
 
-rec_flush()
+book_flush()
 if #closes > 0 then rcall("HSET", K_STATE, "close", st.close) end
 return { close_before, results, flatten_closes() }

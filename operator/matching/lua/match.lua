@@ -4,7 +4,7 @@
 -- KEYS (all {m:<id>}):
 --   1 market meta  HASH   (markets keyspace) status "active" | "halted"
 --   2 state        HASH   seq, fill, close, pending, appliedFill, appliedClose
---   3 orders       HASH   order records (see the book helpers)
+--   3 orders       HASH   order records (binary, see the book helpers)
 --   4 payloads     HASH   orderHash -> signed order payload (written by intake.lua)
 --   5 bids  6 asks  7 depth  8 expiry
 --   9 accepted     STREAM "<seq>-0": h hash, t trader, ra receivedAt (ms)
@@ -26,25 +26,29 @@
 --   7 maxFills     cap on fills in this call
 --   8 n            new orders, then ARGV[9 .. 8+n] the new orders, one packed string each:
 --                  "hash|trader|side(b|s)|priceTicks|lots|flags(0|1 post-only|2 IOC)|expiry|receivedAt"
+--                  (hash and trader lower-case, 66 and 42 characters)
 --                  (expiry unix s clamped to 2^53-1, receivedAt unix ms)
 --   then the order hashes to discard from the inbox (orders the engine settled will not be
 --                  processed): removed from the inbox, and their payload dropped unless the
 --                  market knows the order
--- Returns { pending, fillBefore, closeBefore, results, fills, closes }:
+-- Returns { pending, fillBefore, closeBefore, results, fills, closes, continued }:
 --   pending      hash of the taker cut by the fill cap ("" if none): call again (with the
 --                deferred orders) to continue it; it is matched before anything new
 --   fillBefore / closeBefore   the counters when the call started (the engine detects gaps)
---   results      6 per new order: hash, status, code, seq, remLots, state, preceded by one
---                row of status C for a continued taker (where it stands after this call)
+--   results      5 per new order: status, code, seq, remLots, state
 --                status A accepted | K known (already processed: idempotent replay) |
 --                       R rejected (code MARKET_HALTED | ORDER_EXPIRED | POST_ONLY_WOULD_CROSS;
 --                         nothing written: the order stays in the inbox until the engine has
 --                         released its lock and discards it) |
 --                       D deferred (not looked at: the cap was reached)
 --                state o open | f filled | c closed | t taking (cut by the cap)
---   fills        11 per fill: counter, fillId (hex), takerHash, makerHash, maker, taker, takerSide,
---                priceTicks, takerTicks, lots, makerRemainingLots
+--   fills        7 per fill: counter, taker (0: the continued taker, i: the i-th new order),
+--                makerHash, maker, priceTicks, lots, makerRemainingLots (the fill id, the
+--                taker's hash, trader, side and limit follow from the market and the taker;
+--                the fills stream has every field)
 --   closes       8 per close: counter, hash, trader, side, ticks, remLots, reason, fillCounter
+--   continued    the taker continued from an earlier call (empty if none): hash, trader, side,
+--                ticks, seq, remLots, state (where it stands after this call)
 -- Self-trade prevention, "expire maker": a resting order of the taker's own trader is closed
 -- (reason S, its remainder unlocked) and matching continues behind it.
 -- The book is never left crossed: a taker cut by the cap is not resting ("t") and is finished
@@ -67,23 +71,31 @@ local n = int_arg(ARGV[8], 0, 100000)
 if not now or not cutoff or not maker_fee or not taker_fee or type(market_hex) ~= "string" or s_find(market_hex, "^%x%x%x%x$") == nil or not max_fills or not n or 8 + n > #ARGV then
   return bad_input("header")
 end
-local P_ORDER = "^(0x[0-9a-f]+)|(0x[0-9a-f]+)|([bs])|(%d+)|(%d+)|([012])|(%d+)|(%d+)$"
+-- An order: hash (1..66) | trader (68..109) | side (111) | ticks|lots|flags|expiry|receivedAt
+-- (from 113): the fixed-width fields are cut out, the numbers matched.
+local P_TAIL = "^(%d+)|(%d+)|([012])|(%d+)|(%d+)$"
 local function small_int(s, min)
   if #s > 16 or (#s > 1 and s_byte(s, 1) == 48) then return nil end
-  local v = tonumber(s)
+  local v = s + 0
   if v < min or v > MAX_SAFE then return nil end
   return v
 end
-local orders = {}
+local orders, hashes = {}, {}
 for i = 1, n do
-  local hash, trader, side, tick_s, lots, flags, expiry, recv = s_match(ARGV[8 + i], P_ORDER)
-  if not hash or #hash ~= 66 or #trader ~= 42 then return bad_input("order #" .. i) end
+  local s = ARGV[8 + i]
+  local hash, trader, side = s_sub(s, 1, 66), s_sub(s, 68, 109), s_sub(s, 111, 111)
+  local tick_s, lots, flags, expiry, recv = s_match(s, P_TAIL, 113)
+  if not tick_s or s_byte(s, 67) ~= 124 or s_byte(s, 110) ~= 124 or s_byte(s, 112) ~= 124 or (side ~= "b" and side ~= "s")
+    or s_find(hash, "^0x%x+$") == nil or s_find(trader, "^0x[0-9a-f]+$") == nil then
+    return bad_input("order #" .. i)
+  end
   local o = {
     hash = hash, trader = trader, side = side, tick_s = tick_s, ticks = small_int(tick_s, 1), lots = small_int(lots, 1),
-    flags = tonumber(flags), expiry = small_int(expiry, 0), recv = recv,
+    flags = flags + 0, expiry = small_int(expiry, 0), recv = small_int(recv, 0),
   }
-  if not o.ticks or not o.lots or not o.expiry or not small_int(recv, 0) then return bad_input("order #" .. i) end
+  if not o.ticks or not o.lots or not o.expiry or not o.recv then return bad_input("order #" .. i) end
   orders[i] = o
+  hashes[i] = hash
 end
 local discards = {}
 for i = 9 + n, #ARGV do
@@ -111,47 +123,46 @@ local function match_taker(t)
   if t.side == "b" then opp = "s" end
   while t.rem > 0 do
     local lvl = best_level(t.side)
-    if not lvl or not crosses(t.side, t.ticks, tonumber(lvl)) then return true end
+    if not lvl or not crosses(t.side, t.ticks, lvl + 0) then return true end
     if fills_now >= max_fills then return false end
-    local lkey = level_key(opp, lvl)
+    local l = lvl_get(opp, lvl)
     local removed = false
     while t.rem > 0 and not removed do
       if fills_now >= max_fills then return false end
-      local mh = rcall("LINDEX", lkey, 0)
+      local mh = lvl_peek(l)
       if not mh then
-        -- Cannot happen while depth and lists agree; repair rather than loop forever.
-        rcall("HDEL", K_DEPTH, opp .. ":" .. lvl)
-        rcall("ZREM", side_set(opp), lvl)
+        level_repair(opp, lvl)
         removed = true
       else
         local m = rec_get(mh)
         if not m or m.state ~= "o" then
-          rcall("LPOP", lkey) -- tombstone of a closed order
+          lvl_pop(l) -- tombstone of a closed order
         elseif m.expiry < cutoff then
-          rcall("LPOP", lkey)
+          lvl_pop(l)
           removed = close_resting(mh, m, "E")
         elseif m.trader == t.trader then
-          rcall("LPOP", lkey)
+          lvl_pop(l)
           removed = close_resting(mh, m, "S")
         else
           local q = t.rem
           if m.rem < q then q = m.rem end
           st.fill = st.fill + 1
           fills_now = fills_now + 1
-          local ctr = fmt_int(st.fill)
-          local fid = "0x" .. market_hex .. s_format("%012x", st.fill)
-          rcall("XADD", K_FILLS, ctr .. "-0", "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
+          local ctr = st.fill
+          local fid = "0x" .. market_hex .. s_format("%012x", ctr)
+          rcall("XADD", K_FILLS, s_format("%d-0", ctr), "id", fid, "m", mh, "t", t.hash, "mt", m.trader, "tt", t.trader,
             "sd", t.side, "px", lvl, "tpx", t.tick_s, "l", q, "mf", maker_fee, "tf", taker_fee, "ts", now)
           t.rem = t.rem - q
           m.rem = m.rem - q
           rec_touch(mh)
           if m.rem == 0 then
             m.state = "f"
-            rcall("LPOP", lkey)
-            rcall("ZREM", K_EXPIRY, mh)
+            lvl_pop(l)
+            expiry_remove(mh)
           end
           removed = level_add(opp, lvl, -q)
-          fills[#fills + 1] = { st.fill, fid, t.hash, mh, m.trader, t.trader, t.side, lvl, t.tick_s, q, m.rem }
+          local nf = #fills
+          fills[nf + 1], fills[nf + 2], fills[nf + 3], fills[nf + 4], fills[nf + 5], fills[nf + 6], fills[nf + 7] = ctr, t.idx, mh, m.trader, lvl, q, m.rem
         end
       end
     end
@@ -163,7 +174,7 @@ end
 -- the best level as it stands, tombstones, expired or own orders included: conservative.
 local function would_cross(side, ticks)
   local lvl = best_level(side)
-  return lvl ~= nil and crosses(side, ticks, tonumber(lvl))
+  return lvl ~= nil and crosses(side, ticks, lvl + 0)
 end
 
 -- A taker done matching: filled, IOC remainder closed, or resting.
@@ -175,10 +186,8 @@ local function finish_taker(t)
     t.reason = "I"
     emit_close(t.hash, t, "I")
   else
-    rcall("RPUSH", level_key(t.side, t.tick_s), t.hash)
-    local d = rcall("HINCRBY", K_DEPTH, t.side .. ":" .. t.tick_s, t.rem)
-    if d == t.rem then rcall("ZADD", side_set(t.side), t.ticks, t.tick_s) end
-    rcall("ZADD", K_EXPIRY, t.expiry, t.hash)
+    level_rest(t.side, t.tick_s, t.ticks, t.hash, t.rem)
+    expiry_add(t.hash, t.expiry)
     t.state = "o"
   end
   rec_touch(t.hash)
@@ -187,11 +196,15 @@ end
 local pending = rcall("HGET", K_STATE, "pending") or ""
 local pending_before, seq_before = pending, st.seq
 local capped = false
-local results = {}
+local results, continued = {}, {}
+-- The records of the new orders (known ones are replays) and of the cut taker, in one read.
+if pending ~= "" then hashes[#hashes + 1] = pending end
+rec_prefetch(hashes)
 if pending ~= "" then
   local t = rec_get(pending)
   if t and t.state == "t" then
     t.hash = pending
+    t.idx = 0
     rec_touch(pending)
     if match_taker(t) then
       finish_taker(t)
@@ -199,8 +212,8 @@ if pending ~= "" then
     else
       capped = true
     end
-    -- Report where the continued taker stands (status C).
-    for _, v in ipairs({ t.hash, "C", "", t.seq, t.rem, t.state }) do results[#results + 1] = v end
+    -- Report where the continued taker stands.
+    continued = { t.hash, t.trader, t.side, t.tick_s, t.seq, t.rem, t.state }
   else
     pending = ""
   end
@@ -223,11 +236,11 @@ for i = 1, n do
       status_code, code = "R", "POST_ONLY_WOULD_CROSS"
     else
       st.seq = st.seq + 1
-      rcall("XADD", K_ACCEPTED, fmt_int(st.seq) .. "-0", "h", o.hash, "t", o.trader, "ra", o.recv)
+      rcall("XADD", K_ACCEPTED, s_format("%d-0", st.seq), "h", o.hash, "t", o.trader, "ra", o.recv)
       processed[#processed + 1] = o.hash
       local t = {
         hash = o.hash, side = o.side, ticks = o.ticks, tick_s = o.tick_s, lots = o.lots, rem = o.lots,
-        seq = st.seq, flags = o.flags, expiry = o.expiry, state = "t", trader = o.trader, recv = o.recv, reason = "",
+        seq = st.seq, flags = o.flags, expiry = o.expiry, state = "t", trader = o.trader, recv = o.recv, reason = " ", idx = i,
       }
       rec_new(o.hash, t)
       if o.flags == 1 or match_taker(t) then
@@ -239,29 +252,22 @@ for i = 1, n do
       status_code, seq, rem, state = "A", t.seq, t.rem, t.state
     end
   end
-  results[#results + 1] = o.hash
-  results[#results + 1] = status_code
-  results[#results + 1] = code
-  results[#results + 1] = seq
-  results[#results + 1] = rem
-  results[#results + 1] = state
+  local k = #results
+  results[k + 1], results[k + 2], results[k + 3], results[k + 4], results[k + 5] = status_code, code, seq, rem, state
 end
 
 -- Discards last: a hash the market knows keeps its payload (settlement needs it).
 local dropped = {}
+if #discards > 0 then rec_prefetch(discards) end
 for _, h in ipairs(discards) do
   processed[#processed + 1] = h
-  if not rec_get(h) then dropped[#dropped + 1] = h end
+  if not recs[h] then dropped[#dropped + 1] = h end
 end
-rec_flush()
+book_flush()
 if #processed > 0 then rcall_list("SREM", K_INBOX, processed) end
 if #dropped > 0 then rcall_list("HDEL", K_PAYLOADS, dropped) end
 if st.seq ~= seq_before or st.fill ~= fill_before or st.close ~= close_before or pending ~= pending_before then
   rcall("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
 end
 
-local flat_fills = {}
-for _, f in ipairs(fills) do
-  for k = 1, 11 do flat_fills[#flat_fills + 1] = f[k] end
-end
-return { pending, fill_before, close_before, results, flat_fills, flatten_closes() }
+return { pending, fill_before, close_before, results, fills, flatten_closes(), continued }

@@ -4,8 +4,11 @@
 -- exact only below 2^53 (~9.007e15), so an amount of money never becomes one Lua number: it
 -- is added, subtracted and compared as text, 15 digits at a time (a chunk is below 10^15 and
 -- a chunk sum plus a carry below 2 * 10^15 + 1 < 2^53, so every chunk operation is exact).
--- Operands of at most 15 digits take a numeric fast path, of at most 30 digits a two-chunk
--- path without tables (most token amounts). Property-tested against JS bigint
+-- Operands of at most 15 digits take a numeric fast path, of at most 45 digits a three-limb
+-- path without tables (every realistic token amount; 10^45 > 2^128), longer ones a loop over
+-- chunks. Chunks become numbers by arithmetic coercion ("000123" + 0): the operands are
+-- canonical digit strings, and coercion costs half of a call to tonumber. Four functions only
+-- (each is a closure created on every script call). Property-tested against JS bigint
 -- (test/operator/ledger/bigintLua.test.ts).
 
 local BI_BASE = 1000000000000000 -- 10^15
@@ -29,8 +32,8 @@ local function bi_cmp(a, b)
   if a == b then return 0 end
   -- Same length: compare 15-digit slices as numbers (exact), most significant first.
   for i = 1, na, 15 do
-    local x = tonumber(s_sub(a, i, i + 14))
-    local y = tonumber(s_sub(b, i, i + 14))
+    local x = s_sub(a, i, i + 14) + 0
+    local y = s_sub(b, i, i + 14) + 0
     if x ~= y then
       if x < y then return -1 end
       return 1
@@ -39,8 +42,30 @@ local function bi_cmp(a, b)
   return 0
 end
 
--- Little-endian base-10^15 chunks to a canonical string.
-local function bi_join(parts)
+-- a + b (sign = 1) or a - b (sign = -1; nil when b > a) over chunks of 15 digits, for operands
+-- beyond 45 digits.
+local function bi_long(a, b, sign)
+  if sign < 0 and bi_cmp(a, b) < 0 then return nil end
+  local parts = {}
+  local i, j, carry = #a, #b, 0
+  while i > 0 or j > 0 or carry ~= 0 do
+    local x, y = 0, 0
+    if i > 0 then x = s_sub(a, i > 15 and i - 14 or 1, i) + 0 end
+    if j > 0 then y = s_sub(b, j > 15 and j - 14 or 1, j) + 0 end
+    local s = x + sign * y + carry
+    if s >= BI_BASE then
+      carry = 1
+      s = s - BI_BASE
+    elseif s < 0 then
+      carry = -1
+      s = s + BI_BASE
+    else
+      carry = 0
+    end
+    parts[#parts + 1] = s
+    i = i - 15
+    j = j - 15
+  end
   local n = #parts
   while n > 1 and parts[n] == 0 do
     parts[n] = nil
@@ -51,84 +76,77 @@ local function bi_join(parts)
   return t_concat(out)
 end
 
--- Splits a canonical string of at most 30 digits into its high and low 15-digit halves.
-local function bi_split(a, la)
-  if la <= 15 then return 0, tonumber(a) end
-  return tonumber(s_sub(a, 1, la - 15)), tonumber(s_sub(a, la - 14))
-end
-
 -- a + b.
 local function bi_add(a, b)
   local la, lb = #a, #b
-  if la <= 15 and lb <= 15 then return s_format("%d", tonumber(a) + tonumber(b)) end
-  if la <= 30 and lb <= 30 then
-    local ah, al = bi_split(a, la)
-    local bh, bl = bi_split(b, lb)
-    local lo, hi = al + bl, ah + bh
-    if lo >= BI_BASE then
-      lo = lo - BI_BASE
-      hi = hi + 1
-    end
-    if hi == 0 then return s_format("%d", lo) end
-    return s_format("%d%015d", hi, lo)
+  if la <= 15 and lb <= 15 then return s_format("%d", a + b) end
+  if la > 45 or lb > 45 then return bi_long(a, b, 1) end
+  -- Three limbs each, most significant first.
+  local ah, am, al, bh, bm, bl
+  if la <= 15 then
+    ah, am, al = 0, 0, a + 0
+  elseif la <= 30 then
+    ah, am, al = 0, s_sub(a, 1, la - 15) + 0, s_sub(a, la - 14) + 0
+  else
+    ah, am, al = s_sub(a, 1, la - 30) + 0, s_sub(a, la - 29, la - 15) + 0, s_sub(a, la - 14) + 0
   end
-  local parts = {}
-  local i, j, carry = #a, #b, 0
-  while i > 0 or j > 0 or carry > 0 do
-    local x, y = 0, 0
-    if i > 0 then x = tonumber(s_sub(a, math.max(1, i - 14), i)) end
-    if j > 0 then y = tonumber(s_sub(b, math.max(1, j - 14), j)) end
-    local s = x + y + carry
-    if s >= BI_BASE then
-      carry = 1
-      s = s - BI_BASE
-    else
-      carry = 0
-    end
-    parts[#parts + 1] = s
-    i = i - 15
-    j = j - 15
+  if lb <= 15 then
+    bh, bm, bl = 0, 0, b + 0
+  elseif lb <= 30 then
+    bh, bm, bl = 0, s_sub(b, 1, lb - 15) + 0, s_sub(b, lb - 14) + 0
+  else
+    bh, bm, bl = s_sub(b, 1, lb - 30) + 0, s_sub(b, lb - 29, lb - 15) + 0, s_sub(b, lb - 14) + 0
   end
-  return bi_join(parts)
+  local l, m, h = al + bl, am + bm, ah + bh
+  if l >= BI_BASE then
+    l = l - BI_BASE
+    m = m + 1
+  end
+  if m >= BI_BASE then
+    m = m - BI_BASE
+    h = h + 1
+  end
+  if h > 0 then return s_format("%d%015d%015d", h, m, l) end
+  if m > 0 then return s_format("%d%015d", m, l) end
+  return s_format("%d", l)
 end
 
 -- a - b, or nil when b > a (the caller refuses the operation: nothing goes negative).
 local function bi_sub(a, b)
   local la, lb = #a, #b
   if la <= 15 and lb <= 15 then
-    local d = tonumber(a) - tonumber(b)
+    local d = a - b
     if d < 0 then return nil end
     return s_format("%d", d)
   end
-  if la <= 30 and lb <= 30 then
-    local ah, al = bi_split(a, la)
-    local bh, bl = bi_split(b, lb)
-    local lo, hi = al - bl, ah - bh
-    if lo < 0 then
-      lo = lo + BI_BASE
-      hi = hi - 1
-    end
-    if hi < 0 then return nil end
-    if hi == 0 then return s_format("%d", lo) end
-    return s_format("%d%015d", hi, lo)
+  if la < lb then return nil end
+  if la > 45 then return bi_long(a, b, -1) end
+  local ah, am, al, bh, bm, bl
+  if la <= 15 then
+    ah, am, al = 0, 0, a + 0
+  elseif la <= 30 then
+    ah, am, al = 0, s_sub(a, 1, la - 15) + 0, s_sub(a, la - 14) + 0
+  else
+    ah, am, al = s_sub(a, 1, la - 30) + 0, s_sub(a, la - 29, la - 15) + 0, s_sub(a, la - 14) + 0
   end
-  if bi_cmp(a, b) < 0 then return nil end
-  local parts = {}
-  local i, j, borrow = #a, #b, 0
-  while i > 0 do
-    local x = tonumber(s_sub(a, math.max(1, i - 14), i))
-    local y = 0
-    if j > 0 then y = tonumber(s_sub(b, math.max(1, j - 14), j)) end
-    local d = x - y - borrow
-    if d < 0 then
-      d = d + BI_BASE
-      borrow = 1
-    else
-      borrow = 0
-    end
-    parts[#parts + 1] = d
-    i = i - 15
-    j = j - 15
+  if lb <= 15 then
+    bh, bm, bl = 0, 0, b + 0
+  elseif lb <= 30 then
+    bh, bm, bl = 0, s_sub(b, 1, lb - 15) + 0, s_sub(b, lb - 14) + 0
+  else
+    bh, bm, bl = s_sub(b, 1, lb - 30) + 0, s_sub(b, lb - 29, lb - 15) + 0, s_sub(b, lb - 14) + 0
   end
-  return bi_join(parts)
+  local l, m, h = al - bl, am - bm, ah - bh
+  if l < 0 then
+    l = l + BI_BASE
+    m = m - 1
+  end
+  if m < 0 then
+    m = m + BI_BASE
+    h = h - 1
+  end
+  if h < 0 then return nil end
+  if h > 0 then return s_format("%d%015d%015d", h, m, l) end
+  if m > 0 then return s_format("%d%015d", m, l) end
+  return s_format("%d", l)
 end

@@ -151,6 +151,20 @@ describe("ledger", () => {
     expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3 }])).skipped).to.equal(1);
   });
 
+  it("reads a close's balances in the same read when given the lock token, and refuses a wrong one, writing nothing", async () => {
+    await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 50n, depositId: "d" });
+    await step(BOB, [], [lock(5, BASE, 50n, 5)]);
+    await step(BOB, [fill(5, 1, 2, BASE, 20n, QUOTE, 199n)]);
+    const before = await dumpKeys(redis);
+    let message = "";
+    await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3, lockToken: QUOTE }]).catch((e: Error) => (message = e.message));
+    expect(message).to.match(/LEDGER_INVARIANT.*wrong lock token/);
+    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3, lockToken: BASE }])).applied).to.equal(1);
+    expect((await getBalances({ redis }, { trader: BOB }))[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
+    expect(await redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
+  });
+
   it("refuses a fill that would consume more than its order locked, writing nothing", async () => {
     await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 100n, 10)]);
@@ -182,6 +196,42 @@ describe("ledger", () => {
     const b = await getBalances({ redis }, { trader: FEE });
     expect(b[BASE].pendingIn).to.equal(5n);
     expect(b[QUOTE].pendingIn).to.equal(7n);
+  });
+
+  it("credits the fees of many fills in one operation, each fill once, summing exactly, across a replay that overlaps", async () => {
+    const fee = (ctr: number, baseFee: bigint, quoteFee: bigint): LedgerOp => ({
+      op: "fee",
+      marketId: 1,
+      fillCtr: ctr,
+      fillId: (1n << 48n) | BigInt(ctr),
+      baseToken: BASE,
+      baseFee,
+      quoteToken: QUOTE,
+      quoteFee,
+    });
+    // Small fees (summed in Lua numbers, carrying past 10^15) and large ones (decimal strings).
+    const amount = fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 15n - 1n }), fc.bigInt({ min: 10n ** 15n, max: 10n ** 40n }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(amount, amount), { minLength: 1, maxLength: 60 }), fc.nat(), fc.nat(), async (fees, a, b) => {
+        await redis.flushall();
+        const ops = fees.map(([bf, qf], i) => fee(i + 1, bf, qf));
+        const first = a % (ops.length + 1); // fills 1..first credited by a first step
+        const from = first === 0 ? 0 : b % first; // a replay resends from fill from+1 to the end
+        if (first > 0) await step(FEE, ops.slice(0, first));
+        const r = await step(FEE, ops.slice(from));
+        expect([r.applied, r.skipped]).to.deep.equal([ops.length - first, first - from]);
+        const balances = await getBalances({ redis }, { trader: FEE });
+        expect(balances[BASE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [bf]) => s + bf, 0n));
+        expect(balances[QUOTE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [, qf]) => s + qf, 0n));
+        const records = await redis.hmget(ledgerKeys(FEE).acct, ...ops.map((o) => `g:${(o as { fillId: bigint }).fillId}`));
+        records.forEach((rec, i) => {
+          const [bf, qf] = fees[i];
+          const want = [bf > 0n ? `i|${BASE}|${bf}` : "", qf > 0n ? `i|${QUOTE}|${qf}` : ""].filter((x) => x !== "").join(";");
+          expect(rec ?? "").to.equal(want);
+        });
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("settles and unwinds each party's pending amounts once per fill id", async () => {

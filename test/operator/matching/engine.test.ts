@@ -323,6 +323,49 @@ describe("matching engine", () => {
     expect(await redis.hget(bookKeys(ETH_USDC.id).state, "pending")).to.equal("");
   });
 
+  it("sweeps a level deeper than one read window in arrival order, skipping cancelled orders, in one call", async () => {
+    // 40 asks at one price (match.lua reads a level 16 hashes at a time), 7 of them cancelled.
+    const makers = [A, B, C, D];
+    const asks = (await placeOrders(engine, Array.from({ length: 40 }, (_, i) => request({ trader: makers[i % 4], isBuy: false, ticks: 100, lots: 1 })))).map(accepted);
+    const cancelled = [3, 15, 16, 17, 31, 32, 38];
+    for (const i of cancelled) expect((await cancelOrders(engine, { trader: makers[i % 4], orderHashes: [asks[i].orderHash] })).status).to.equal("done");
+    const open = asks.map((a, i) => (cancelled.includes(i) ? undefined : a.orderHash)).filter((h) => h !== undefined);
+    const taker = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 100, lots: 30 })]))[0]);
+    expect(taker.fills.map((f) => f.makerHash)).to.deep.equal(open.slice(0, 30));
+    const book = await getBook(engine, { market: ETH_USDC.id });
+    expect(book.asks).to.deep.equal([{ price: 100n * TICK, amount: 3n * LOT }]);
+    // The rest of the level is still in order, for the next call.
+    const next = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 100, lots: 3 })]))[0]);
+    expect(next.fills.map((f) => f.makerHash)).to.deep.equal(open.slice(30));
+    expect((await getBook(engine, { market: ETH_USDC.id })).asks).to.deep.equal([]);
+  });
+
+  it("empties and refills a level within one call, keeping time priority across the refill", async () => {
+    const [a1, a2] = (await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 2 }), request({ trader: B, isBuy: false, ticks: 100, lots: 1 })])).map(accepted);
+    // One batch: a buy empties the level, two sells rest there again, a buy takes the first.
+    const [sweep, s1, s2, take, rest] = await placeOrders(engine, [
+      request({ trader: E, isBuy: true, ticks: 100, lots: 3 }),
+      request({ trader: C, isBuy: false, ticks: 100, lots: 1 }),
+      request({ trader: D, isBuy: false, ticks: 100, lots: 2 }),
+      request({ trader: E, isBuy: true, ticks: 101, lots: 2 }),
+      request({ trader: A, isBuy: false, ticks: 101, lots: 1 }),
+    ]);
+    expect(accepted(sweep).fills.map((f) => f.makerHash)).to.deep.equal([a1.orderHash, a2.orderHash]);
+    expect(accepted(take).fills.map((f) => [f.makerHash, Number(f.amount / LOT)])).to.deep.equal([
+      [accepted(s1).orderHash, 1],
+      [accepted(s2).orderHash, 1],
+    ]);
+    expect(accepted(rest).state).to.equal("open");
+    const book = await getBook(engine, { market: ETH_USDC.id });
+    expect(book.asks).to.deep.equal([
+      { price: 100n * TICK, amount: LOT },
+      { price: 101n * TICK, amount: LOT },
+    ]);
+    expect(await redis.lrange(`${bookKeys(ETH_USDC.id).prefix}lvl:s:100`, 0, -1)).to.deep.equal([accepted(s2).orderHash]);
+    const last = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 101, lots: 2 })]))[0]);
+    expect(last.fills.map((f) => f.makerHash)).to.deep.equal([accepted(s2).orderHash, accepted(rest).orderHash]);
+  });
+
   it("journals accepted orders and fills in the market streams, with unique 64-bit fill ids", async () => {
     const maker = accepted((await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 3, receivedAt: T0 + 5 })]))[0]);
     const taker = accepted((await placeOrders(engine, [request({ trader: B, isBuy: true, ticks: 100, lots: 2, receivedAt: T0 + 9 })]))[0]);

@@ -126,7 +126,9 @@ export async function dumpKeys(redis: Redis, exclude: RegExp = /^$/): Promise<Re
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const type = await redis.type(k);
-    if (type === "hash") out[k] = await redis.hgetall(k);
+    // Hashes as bytes (order records are binary): latin1 keeps every byte, so equal dumps
+    // mean equal contents.
+    if (type === "hash") out[k] = Object.fromEntries(Object.entries(await redis.hgetallBuffer(k)).map(([f, v]) => [f, v.toString("latin1")]));
     else if (type === "string") out[k] = await redis.get(k);
     else if (type === "list") out[k] = await redis.lrange(k, 0, -1);
     else if (type === "set") out[k] = (await redis.smembers(k)).sort();
@@ -166,16 +168,16 @@ export async function checkLedger(
   traders: readonly Address[],
   deposits?: Record<Address, bigint>,
 ): Promise<void> {
-  const { bookKeys } = await import("../../../operator/matching");
+  const { bookKeys, decodeOrderRecord } = await import("../../../operator/matching");
   const { getBalances } = await import("../../../operator/ledger");
   const expectedLocked = new Map<string, bigint>();
   for (const m of markets) {
     const k = bookKeys(m.id);
     if ((await redis.scard(k.inbox)) !== 0) throw new Error(`inbox of market ${m.id} is not empty`);
     if (((await redis.hget(k.state, "pending")) ?? "") !== "") throw new Error(`market ${m.id} has a cut taker`);
-    const records = await redis.hgetall(k.orders);
+    const records = await redis.hgetallBuffer(k.orders);
     for (const rec of Object.values(records)) {
-      const [side, ticks, , rem, , , , state, trader] = rec.split("|");
+      const { side, ticks, rem, state, trader } = decodeOrderRecord(rec);
       if (state !== "o") continue;
       const token = side === "b" ? m.quoteToken : m.baseToken;
       const perLot = side === "b" ? BigInt(ticks) * m.quotePerLotTick : m.lotSize;

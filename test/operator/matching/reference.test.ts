@@ -173,4 +173,76 @@ describe("matching engine against a reference book", () => {
       { numRuns: 40 },
     );
   });
+
+  it("agrees with the reference on large batches: deep levels read a window at a time, levels emptied and refilled within one call", async function () {
+    this.timeout(120_000);
+    // Many traders (few self-trades), few price levels: levels grow far beyond the 16 hashes
+    // match.lua reads at once, and one call empties and refills levels. Small calls too
+    // (maxOrdersPerCall), so a level's deferred writes meet the next call's reads.
+    const many = Array.from({ length: 12 }, (_, i) => trader(40 + i));
+    const bigPlace = fc.record({
+      trader: fc.nat(many.length - 1),
+      isBuy: fc.boolean(),
+      ticks: fc.integer({ min: 99, max: 101 }),
+      lots: fc.integer({ min: 1, max: 4 }),
+      flags: fc.constantFrom(0, 0, 0, 0, OrderFlags.IOC, OrderFlags.PostOnly),
+    });
+    const bigAction = fc.oneof(
+      { weight: 5, arbitrary: fc.array(bigPlace, { minLength: 20, maxLength: 120 }).map((places) => ({ kind: "batch" as const, places })) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), picks: fc.array(fc.nat(100_000), { minLength: 1, maxLength: 20 }) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(bigAction, { minLength: 3, maxLength: 8 }), fc.constantFrom(7, 500), fc.constantFrom(3, 1000), async (actions, maxOrdersPerCall, maxFillsPerCall) => {
+        await redis.flushall();
+        const { engine } = await startEngine(redis, { maxOrdersPerCall, maxFillsPerCall });
+        try {
+          for (const t of many) await fund(engine, t);
+          const ref = new ReferenceBook();
+          const placed: { hash: Hex; trader: Address }[] = [];
+          for (const a of actions) {
+            if (a.kind === "batch") {
+              const reqs: PlaceOrderRequest[] = a.places.map((p) => request({ trader: many[p.trader], isBuy: p.isBuy, ticks: p.ticks, lots: p.lots, flags: p.flags }));
+              const results = await placeOrders(engine, reqs);
+              results.forEach((r, i) => {
+                const p = a.places[i];
+                const want = ref.place(reqs[i].orderHash, many[p.trader], p.isBuy, p.ticks, p.lots, p.flags);
+                const got =
+                  r.status === "rejected"
+                    ? { status: "rejected", code: r.code }
+                    : {
+                        status: "accepted",
+                        seq: r.seq,
+                        fills: r.fills.map((f): RefFill => [f.makerHash, Number(f.price / ETH_USDC.tickSize), Number(f.amount / ETH_USDC.lotSize)]),
+                        state: r.state,
+                        rem: Number(r.remainingAmount / ETH_USDC.lotSize),
+                      };
+                expect(got, `place #${placed.length}`).to.deep.equal(want);
+                placed.push({ hash: reqs[i].orderHash, trader: many[p.trader] });
+              });
+            } else if (placed.length > 0) {
+              for (const pick of a.picks) {
+                const { hash, trader: owner } = placed[pick % placed.length];
+                const result = await cancelOrders(engine, { trader: owner, orderHashes: [hash] });
+                if (result.status !== "done") throw new Error("cancel rejected");
+                const r = result.results[0];
+                expect(r.status === "cancelled" ? "cancelled" : r.code).to.equal(ref.cancel(owner, hash));
+              }
+            }
+          }
+          const book = await getBook(engine, { market: ETH_USDC.id, depth: 100 });
+          const levels = (side: { price: bigint; amount: bigint }[]) => side.map((l) => [Number(l.price / ETH_USDC.tickSize), Number(l.amount / ETH_USDC.lotSize)]);
+          expect(levels(book.bids)).to.deep.equal(ref.levels(true));
+          expect(levels(book.asks)).to.deep.equal(ref.levels(false));
+          for (const [hash, o] of ref.orders) {
+            const view = await getOrder(engine, { orderHash: hash, market: ETH_USDC.id });
+            expect([view?.state, Number((view?.remainingAmount ?? 0n) / ETH_USDC.lotSize)]).to.deep.equal([o.state, o.rem]);
+          }
+          await checkLedger(redis, [ETH_USDC, BTC_USDC], many, fundedTotals(many.length));
+        } finally {
+          await stopEngine(engine);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
 });

@@ -1,8 +1,9 @@
--- ------------------------------------------------------------------ ledger helpers
+-- ------------------------------------------------------------------ account cache
 -- A write-back cache of one trader's account hash (balances "b:<token>:<a|l|o|i>", nonces
--- "n:<nonce>", pending fills "f:<fillId>", fee marks "h:<market>"), so a script reads every
--- field it needs in one HMGET, checks every operation against the cached values, and writes
--- once at the end; and the token bucket used by the rate limits.
+-- "n:<nonce>", pending fills "f:<fillId>" / "g:<fillId>", fee marks "h:<market>"), so a
+-- script reads every field it needs in one HMGET, checks every operation against the cached
+-- values, and writes once at the end (deposit.lua, settle.lua; step.lua, the hot path, keeps
+-- its own leaner cache).
 
 local bal_key
 local bal_cache = {}
@@ -74,40 +75,4 @@ local function bal_flush()
   end
   if #zeros > 0 then rcall_list("HDEL", bal_key, zeros) end
   if #args > 0 then rcall_list("HSET", bal_key, args, 2) end
-end
-
--- Token bucket, counted in millitokens: `refill` tokens per second is `refill` millitokens
--- per millisecond, so everything stays an integer. An absent key is a full bucket.
-local function bucket_load(key, now, capacity, refill)
-  local full = capacity * 1000
-  local v = rcall("GET", key)
-  if not v then return full end
-  local t, ts = s_match(v, "^(%d+)|(%d+)$")
-  if not t then return full end
-  local elapsed = now - tonumber(ts)
-  if elapsed < 0 then elapsed = 0 end -- a clock that stepped back refills nothing
-  local tokens = tonumber(t) + elapsed * refill
-  if tokens > full then tokens = full end
-  return tokens
-end
-
-local function bucket_store(key, tokens, now, capacity, refill)
-  local full = capacity * 1000
-  if tokens >= full then
-    rcall("DEL", key)
-    return
-  end
-  local value = s_format("%.0f|%.0f", tokens, now)
-  if refill > 0 then
-    -- Expires when it would be full again: an idle trader's bucket costs no memory.
-    rcall("SET", key, value, "PX", math.ceil((full - tokens) / refill) + 1)
-  else
-    rcall("SET", key, value)
-  end
-end
-
--- Milliseconds until the bucket holds one token (-1: never, no refill).
-local function bucket_wait(tokens, refill)
-  if refill <= 0 then return -1 end
-  return math.ceil((1000 - tokens) / refill)
 end
