@@ -53,11 +53,10 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     closers.length = 0;
   };
   try {
+    const password = config.redis.password?.reveal();
     const redis = createRedisClient(
       { logger: deps.logger },
-      config.redis.mode === "single"
-        ? { url: withPassword(config.redis.url, config.redis.password?.reveal()) }
-        : { cluster: [...config.redis.nodes] },
+      config.redis.mode === "single" ? { url: config.redis.url, password } : { cluster: [...config.redis.nodes], password },
     );
     closers.push(async () => void (await redis.quit()));
     await waitReady(redis);
@@ -116,13 +115,6 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     await stopAll();
     throw error;
   }
-}
-
-function withPassword(url: string, password: string | undefined): string {
-  if (password === undefined) return url;
-  const parsed = new URL(url);
-  parsed.password = password;
-  return parsed.toString();
 }
 
 /**

@@ -12,9 +12,10 @@ import { redactUrl, type Logger } from "../log";
 
 export type RedisClient = Redis | Cluster;
 
+/** One node by URL, or a cluster by seed nodes; `password` (a secret, never logged) for AUTH. */
 export type RedisConnectionOptions =
-  | { url: string; cluster?: undefined }
-  | { cluster: { host: string; port: number }[]; url?: undefined };
+  | { url: string; cluster?: undefined; password?: string }
+  | { cluster: { host: string; port: number }[]; url?: undefined; password?: string };
 
 export interface CreateRedisOptions {
   /**
@@ -37,6 +38,7 @@ export function createRedisClient(
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 40,
     retryStrategy,
     enableAutoPipelining: false,
+    ...(connection.password === undefined ? {} : { password: connection.password }),
   };
   let client: RedisClient;
   if (connection.cluster) {

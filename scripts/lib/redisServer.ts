@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   /** Enable the append-only file (default true, as the operator runs it). */
   appendonly?: boolean;
   appendfsync?: "always" | "everysec" | "no";
+  /** Require this password (AUTH) from clients; the harness uses it too. */
+  password?: string;
   /** Extra `--flag value` pairs. */
   extraArgs?: string[];
 }
@@ -57,16 +59,17 @@ function redisArgs(port: number, dir: string, options: RedisServerOptions): stri
     "--daemonize", "no",
     "--protected-mode", "no",
     "--loglevel", "warning",
+    ...(options.password === undefined ? [] : ["--requirepass", options.password]),
     ...(options.extraArgs ?? []),
   ];
 }
 
-async function waitForPing(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+async function waitForPing(port: number, child: ChildProcess, password?: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with code ${child.exitCode}`);
-    const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis({ port, host: "127.0.0.1", password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on("error", () => undefined); // refused while the server starts: expected, retried
     try {
       await client.connect();
@@ -101,14 +104,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperindex-redis-"));
   let child = spawnRedis(port, dir, options);
-  await waitForPing(port, child);
+  await waitForPing(port, child, options.password);
   const server: RedisServer = {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis({ port, host: "127.0.0.1", password: options.password, maxRetriesPerRequest: 0, retryStrategy: () => null });
       client.on("error", () => undefined);
       try {
         await client.call("SHUTDOWN");
@@ -125,7 +128,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     async restart() {
       await server.stop();
       child = spawnRedis(port, dir, options);
-      await waitForPing(port, child);
+      await waitForPing(port, child, options.password);
     },
     async destroy() {
       await server.stop();
