@@ -12,33 +12,13 @@
  * with that module's own checks (Lua ranges, uint128 bounds).
  */
 import { z } from "zod";
+import type { MarketConfig } from "../markets/types";
 import { toChecksumAddress } from "../orders/codec";
 import type { MarketLookup, MarketRules } from "../orders/validate";
 import type { Address, Order } from "../orders/types";
 
-/** One configured market, parsed. Field for field a MarketConfig of operator/markets. */
-export interface MarketSettings {
-  /** 0..65535: the market's number in fill ids and Redis keys. */
-  id: number;
-  /** BASE-QUOTE, e.g. "HYPE-USDC". */
-  symbol: string;
-  baseToken: Address;
-  quoteToken: Address;
-  /** Decimals of the base token: a price is quote atoms per 10^baseDecimals base atoms. */
-  baseDecimals: number;
-  /** Quote atoms per 10^baseDecimals base atoms between adjacent prices. */
-  tickSize: bigint;
-  /** Base atoms per lot. */
-  lotSize: bigint;
-  /** Smallest order, in lots. */
-  minLots: number;
-  makerFeeBps: number;
-  takerFeeBps: number;
-  /** Highest price, in ticks (operator/markets defaults it). */
-  maxPriceTicks?: number;
-  /** Largest order, in lots (operator/markets defaults it). */
-  maxLots?: number;
-}
+/** One configured market, parsed: exactly operator/markets' MarketConfig (one definition for both). */
+export type MarketSettings = MarketConfig;
 
 /** The contract refuses tokens with more decimals (SettlementUnsupportedDecimals). */
 const MAX_DECIMALS = 36;
