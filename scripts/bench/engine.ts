@@ -143,11 +143,11 @@ async function measureEndToEnd(server: RedisServer, traders: readonly BenchTrade
  * Open-loop latency: every millisecond, release the orders whose scheduled arrival has come
  * (10 per ms at 10,000/s) as one micro-batch; latency = result time - scheduled arrival.
  */
-async function measureLatency(server: RedisServer, traders: readonly BenchTrader[], orders: readonly SignedBenchOrder[]) {
+async function measureLatency(server: RedisServer, traders: readonly BenchTrader[], orders: readonly SignedBenchOrder[], load: number) {
   const p = await freshPipeline(server, traders);
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
-  const intervalMs = 1000 / OFFERED_LOAD;
+  const intervalMs = 1000 / load;
   const start = performance.now();
   let released = 0;
   while (released < orders.length) {
@@ -227,7 +227,12 @@ async function main(): Promise<void> {
     console.log("  end to end (verify + lock + match, no HTTP)...");
     const e2e = await measureEndToEnd(server, traders, e2eOrders);
     console.log(`  latency at an offered ${OFFERED_LOAD} orders/s for ${LATENCY_SECONDS} s...`);
-    const latency = await measureLatency(server, traders, latencyOrders);
+    const latency = await measureLatency(server, traders, latencyOrders, OFFERED_LOAD);
+    // The same measure at half the end-to-end capacity just measured: the pipeline's own
+    // latency, without the queueing of an overload.
+    const halfLoad = Math.max(100, Math.round(e2e.ordersPerSec / 200) * 100);
+    console.log(`  latency at half capacity, ${halfLoad} orders/s...`);
+    const halfLatency = await measureLatency(server, traders, signedOrders(traders, halfLoad * LATENCY_SECONDS, 3), halfLoad);
     console.log("  HTTP API with concurrent clients...");
     const http = await measureHttp({ server, traders, orders: e2eOrders, logger, freshPipeline, closePipeline });
     console.log(`  naive baseline (${NAIVE_ORDERS} orders)...`);
@@ -244,6 +249,9 @@ async function main(): Promise<void> {
       inMemoryBookOrdersPerSec: Math.round(inMemory.ordersPerSec),
       endToEndVsNaive: Number((e2e.ordersPerSec / naive.ordersPerSec).toFixed(1)),
       achievedLoadAtLatencyTest: Math.round(latency.achieved),
+      halfCapacityLoad: halfLoad,
+      p50LatencyMsAtHalfCapacity: Number(halfLatency.p50.toFixed(2)),
+      p99LatencyMsAtHalfCapacity: Number(halfLatency.p99.toFixed(2)),
       orders: ORDERS,
       acceptedOrders: e2e.accepted,
       rejectedOrders: e2e.rejected,
@@ -256,6 +264,7 @@ async function main(): Promise<void> {
       ["HTTP API", `${result.httpOrdersPerSec} orders/s`, http.note],
       ["latency p50", `${result.p50LatencyMs} ms`, `offered ${OFFERED_LOAD}/s, achieved ${result.achievedLoadAtLatencyTest}/s`],
       ["latency p99", `${result.p99LatencyMs} ms`, ""],
+      ["latency p50 / p99", `${result.p50LatencyMsAtHalfCapacity} / ${result.p99LatencyMsAtHalfCapacity} ms`, `at half capacity, ${halfLoad}/s offered`],
       ["naive", `${result.naiveOrdersPerSec} orders/s`, "ethers verifyTypedData + awaited ZADD, HSET"],
       ["in-memory book", `${result.inMemoryBookOrdersPerSec} orders/s`, "nodejs-order-book, no verification, no Redis"],
       ["end to end / naive", `${result.endToEndVsNaive}x`, "goal: >= 10x"],
