@@ -9,28 +9,57 @@
  *   balances <trader>                      the trader's ledger, per token
  *   halt-market <market-id> <reason...>    stop matching in a market (orders are refused)
  *   resume-market <market-id>
+ *   raise-min-nonce <trader> <min-nonce>
+ *        records the trader's on-chain minimum nonce (Settlement.raiseMinNonce: orders with a
+ *        lower nonce are cancelled on chain): such orders are refused from now on and the open
+ *        ones cancelled. Only raises (idempotent). Until the chain watcher exists this is how
+ *        MinNonceRaised events reach the engine. It runs beside the daemon, whose batch in
+ *        flight may still hold an order below the minimum: such an order is reported not
+ *        cancelled, and the command tries again (each try cancels what is left).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig, marketsFromConfig } from "../operator/config";
 import { createLogger } from "../operator/log";
-import { createEngine, creditDeposit, getBalances, haltMarket, resumeMarket, stopEngine } from "../operator/matching";
+import { createEngine, creditDeposit, getBalances, haltMarket, resumeMarket, setMinNonce, stopEngine, type MatchingEngine, type SetMinNonceResult } from "../operator/matching";
 import { createRegistry } from "../operator/metrics";
-import { decodeAddress } from "../operator/orders";
+import { decodeAddress, type Address } from "../operator/orders";
 import { createRedisClient, waitReady } from "../operator/redis";
 
 const USAGE = `usage: npm run admin -- <command>
   credit-deposit <trader> <token> <amount-atoms> <deposit-id>
   balances <trader>
   halt-market <market-id> <reason...>
-  resume-market <market-id>`;
+  resume-market <market-id>
+  raise-min-nonce <trader> <min-nonce>`;
 
 function fail(message: string): never {
   console.error(message);
   process.exit(2);
 }
 
-function atoms(text: string | undefined): bigint {
-  if (text === undefined || !/^(0|[1-9][0-9]*)$/.test(text)) fail(`amount must be a whole number of token atoms, got ${text}`);
+function wholeNumber(text: string | undefined, what: string): bigint {
+  if (text === undefined || !/^(0|[1-9][0-9]*)$/.test(text)) fail(`${what} must be a whole number, got ${text}`);
   return BigInt(text);
+}
+
+function atoms(text: string | undefined): bigint {
+  return wholeNumber(text, "amount (token atoms)");
+}
+
+/** Tries a few times: an order of the daemon's batch in flight is on no book yet (ORDER_NOT_FOUND). */
+async function raiseMinNonce(engine: MatchingEngine, trader: Address, minNonce: bigint): Promise<void> {
+  const cancelled: SetMinNonceResult["cancelled"] = [];
+  let result: SetMinNonceResult | undefined;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    if (attempt > 1) await sleep(200);
+    result = await setMinNonce(engine, { trader, minNonce });
+    cancelled.push(...result.cancelled);
+    if (result.notCancelled.every((o) => o.code === "MARKET_NOT_SERVED")) break;
+  }
+  console.log(`minimum nonce of ${trader}: ${result!.minNonce}${result!.raised || cancelled.length > 0 ? "" : " (already; nothing changed)"}`);
+  for (const o of cancelled) console.log(`cancelled ${o.orderHash}  market ${o.market}  nonce ${o.nonce}  remaining ${o.remainingAmount}`);
+  for (const o of result!.notCancelled) console.log(`NOT cancelled ${o.orderHash}  market ${o.market}  nonce ${o.nonce}: ${o.code}`);
+  if (result!.notCancelled.some((o) => o.code !== "MARKET_NOT_SERVED")) process.exitCode = 1;
 }
 
 async function main(): Promise<void> {
@@ -74,6 +103,10 @@ async function main(): Promise<void> {
         if (!args[0]) fail(USAGE);
         await resumeMarket(engine, { market: Number(args[0]) });
         console.log(`market ${args[0]} resumed`);
+        break;
+      case "raise-min-nonce":
+        if (args.length !== 2) fail(USAGE);
+        await raiseMinNonce(engine, decodeAddress(args[0], "trader"), wholeNumber(args[1], "min-nonce"));
         break;
       default:
         fail(`unknown command ${command}\n${USAGE}`);

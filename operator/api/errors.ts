@@ -61,6 +61,9 @@ export const ENGINE_CODE_HTTP_STATUS = {
   ORDER_EXPIRED: 422,
   INSUFFICIENT_FUNDS: 422,
   DUPLICATE_ORDER: 409,
+  NONCE_BELOW_MINIMUM: 422,
+  /** 422, not 429: waiting does not help; the trader must cancel (or fill) open orders first. */
+  TOO_MANY_OPEN_ORDERS: 422,
   POST_ONLY_WOULD_CROSS: 422,
   RATE_LIMITED: 429,
   MARKET_HALTED: 503,

@@ -81,6 +81,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
           place: { capacity: config.limits.placeRateLimit.burst, refillPerSecond: config.limits.placeRateLimit.perSecond },
           cancel: { capacity: config.limits.cancelRateLimit.burst, refillPerSecond: config.limits.cancelRateLimit.perSecond },
         },
+        maxOpenOrdersPerTrader: config.limits.maxOpenOrdersPerTrader,
       },
     );
     closers.push(() => stopEngine(engine));

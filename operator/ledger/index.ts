@@ -7,6 +7,7 @@
  *   stepCall / parseStepReply     one step per trader: journal effects (fills, closes, releases),
  *                                 each once, then locks of new orders (+ place rate limit)
  *   fillLedgerOps                 the effects of a fill in atoms
+ *   raiseMinNonce                 records the trader's minimum nonce, lists its open orders below it
  *   settleFill(s) / unwindFill(s)    resolve pending amounts when the chain settles or skips a fill
  *   getBalances
  *
@@ -14,10 +15,11 @@
  */
 export type { Balance, Balances, LedgerOp, LockOutcome, LockRequest, RateLimit } from "./types";
 export { ledgerKeys, rateLimitKey, balanceField, LEDGER_KEYSPACE, RATE_LIMIT_KEYSPACE, type LedgerKeys, type RateLimitAction, type BalanceKind } from "./keys";
-export { LEDGER_SCRIPTS, STEP_SCRIPT, SETTLE_SCRIPT, DEPOSIT_SCRIPT, CANCEL_CHECK_SCRIPT } from "./scripts";
+export { LEDGER_SCRIPTS, STEP_SCRIPT, SETTLE_SCRIPT, DEPOSIT_SCRIPT, CANCEL_CHECK_SCRIPT, MIN_NONCE_SCRIPT } from "./scripts";
 export { LedgerError, ledgerErrorFromReply, type LedgerErrorCode } from "./errors";
 export { stepCall, parseStepReply, groupOpsByTrader, type StepParams, type StepReply } from "./step";
 export { fillAmounts, fillLedgerOps, type FillAmounts, type FillFacts } from "./fillOps";
 export { creditDeposit, type CreditDepositParams } from "./deposits";
+export { raiseMinNonce, type RaiseMinNonceParams, type RaiseMinNonceResult } from "./minNonce";
 export { getBalances, zeroBalance } from "./balances";
 export { settleFill, settleFills, unwindFill, unwindFills, type FillParties } from "./settle";

@@ -17,6 +17,8 @@
  *                   ("i|token|atoms;..."), apart so that a fee account that also trades keeps
  *                   both records, and so that step.lua writes fees without reading first.
  *                   "h:<marketId>" -> last fill counter whose fees were credited (fee account).
+ *                   "minNonce" -> the trader's minimum nonce (Settlement.raiseMinNonce): orders
+ *                   with a lower nonce are refused (absent: no minimum); only ever raised.
  *                   "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
  *                   of each order that still holds a lock (rlock = atoms still locked for it;
  *                   lastFill = the market fill counter of the last fill applied to it, so fills

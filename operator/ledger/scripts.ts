@@ -13,5 +13,6 @@ export const STEP_SCRIPT = defineScript({ name: "ledger.step", body: readLuaFile
 export const SETTLE_SCRIPT = defineScript({ name: "ledger.settle", body: readLuaFile(dir, "settle.lua"), libs: [LUA_BIGINT, LUA_ARGS, LUA_ACCOUNT] });
 export const DEPOSIT_SCRIPT = defineScript({ name: "ledger.deposit", body: readLuaFile(dir, "deposit.lua"), libs: [LUA_BIGINT, LUA_ARGS, LUA_ACCOUNT] });
 export const CANCEL_CHECK_SCRIPT = defineScript({ name: "ledger.cancelCheck", body: readLuaFile(dir, "cancel_check.lua"), libs: [LUA_ARGS, LUA_BUCKET] });
+export const MIN_NONCE_SCRIPT = defineScript({ name: "ledger.minNonce", body: readLuaFile(dir, "min_nonce.lua"), libs: [LUA_BIGINT, LUA_ARGS] });
 
-export const LEDGER_SCRIPTS = [STEP_SCRIPT, SETTLE_SCRIPT, DEPOSIT_SCRIPT, CANCEL_CHECK_SCRIPT];
+export const LEDGER_SCRIPTS = [STEP_SCRIPT, SETTLE_SCRIPT, DEPOSIT_SCRIPT, CANCEL_CHECK_SCRIPT, MIN_NONCE_SCRIPT];

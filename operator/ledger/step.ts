@@ -16,6 +16,11 @@ export interface StepParams {
   nowMs: number;
   /** null: no rate limit. */
   limit: RateLimit | null;
+  /**
+   * The most orders the trader may hold open (its open-order index) for a new order that may
+   * rest to be locked; null or absent: no limit. IOC orders are not counted (see step.lua).
+   */
+  maxOpenOrders?: number | null;
   /** Unique per call ([A-Za-z0-9:-], at most 64 chars): lets the script recognise its own replay. */
   lockId: string;
   ops: readonly LedgerOp[];
@@ -42,7 +47,13 @@ function stepKeys(trader: string): { acct: string; ord: string; bucket: string }
 export function stepCall(params: StepParams): ScriptCall {
   const k = stepKeys(params.trader);
   const limited = params.limit !== null && params.limit.capacity > 0 && params.orders.length > 0;
-  const args: ScriptArg[] = ["", params.lockId, limited ? `${params.nowMs}|${params.limit!.capacity}|${params.limit!.refillPerSecond}` : ""];
+  const maxOpen = params.maxOpenOrders ?? null;
+  const args: ScriptArg[] = [
+    "",
+    params.lockId,
+    limited ? `${params.nowMs}|${params.limit!.capacity}|${params.limit!.refillPerSecond}` : "",
+    maxOpen === null ? "" : maxOpen,
+  ];
   const ops = params.ops;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
@@ -72,9 +83,9 @@ export function stepCall(params: StepParams): ScriptCall {
         break;
     }
   }
-  args[0] = String(args.length - 3);
+  args[0] = String(args.length - 4);
   for (const o of params.orders) {
-    args.push([o.orderHash.toLowerCase(), "|", o.lockToken.toLowerCase(), "|", o.nonce, "|", o.marketId, "|", o.lockAtoms, "|", o.lots]);
+    args.push([o.orderHash.toLowerCase(), "|", o.lockToken.toLowerCase(), "|", o.nonce, "|", o.marketId, "|", o.lockAtoms, "|", o.lots, o.ioc ? "|0" : "|1"]);
   }
   // The bucket key is declared only when the script may touch it (a key costs the server).
   const keys = limited ? [k.acct, k.ord, k.bucket] : [k.acct, k.ord];
@@ -110,6 +121,12 @@ export function parseStepReply(reply: unknown, orderCount: number): StepReply {
         break;
       case "DUPLICATE_ORDER":
         locks[i] = { ok: false, code, existingHash: detail as `0x${string}` };
+        break;
+      case "NONCE_BELOW_MINIMUM":
+        locks[i] = { ok: false, code, minNonce: BigInt(detail) };
+        break;
+      case "TOO_MANY_OPEN_ORDERS":
+        locks[i] = { ok: false, code, openOrders: Number(detail) };
         break;
       case "INSUFFICIENT_FUNDS":
         locks[i] = { ok: false, code, available: BigInt(detail) };

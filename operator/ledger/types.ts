@@ -22,12 +22,16 @@ export interface LockRequest {
   lockToken: Address;
   lockAtoms: bigint;
   lots: number;
+  /** An immediate-or-cancel order: it never rests, so it is not counted against the open-order limit. */
+  ioc?: boolean;
 }
 
 export type LockOutcome =
   | { ok: true }
   | { ok: false; code: "RATE_LIMITED"; retryAfterMs: number }
   | { ok: false; code: "DUPLICATE_ORDER"; existingHash: Hex }
+  | { ok: false; code: "NONCE_BELOW_MINIMUM"; minNonce: bigint }
+  | { ok: false; code: "TOO_MANY_OPEN_ORDERS"; openOrders: number }
   | { ok: false; code: "INSUFFICIENT_FUNDS"; available: bigint };
 
 /**

@@ -34,11 +34,15 @@ function cancelCall(market: Market, now: number, mode: "orders" | "expired", a4:
   };
 }
 
-export async function processCancel(engine: MatchingEngine, request: CancelRequest): Promise<CancelOrdersResult> {
+/**
+ * `rateLimited: false`: the cancel does not come from the trader (the chain cancelled the orders
+ * already, see ./minNonce.ts) and does not charge its "cancel" bucket.
+ */
+export async function processCancel(engine: MatchingEngine, request: CancelRequest, options: { rateLimited?: boolean } = {}): Promise<CancelOrdersResult> {
   const trader = request.trader.toLowerCase() as Address;
   if (!/^0x[0-9a-f]{40}$/.test(trader)) throw new EngineError("ENGINE_BAD_REQUEST", "trader is not an address");
   const now = engine.deps.clock();
-  const limit = engine.config.cancelLimit;
+  const limit = options.rateLimited === false ? null : engine.config.cancelLimit;
   const all = "all" in request && request.all === true;
   let market: Market | undefined;
   if (all) {

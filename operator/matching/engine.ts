@@ -45,6 +45,12 @@ export interface EngineConfig {
   feeAccount: Address;
   /** Token buckets per trader; null or absent: unlimited. */
   rateLimits?: { place?: RateLimit | null; cancel?: RateLimit | null };
+  /**
+   * The most open orders one trader may have (across markets: its open-order index); a new
+   * order that may rest is refused TOO_MANY_OPEN_ORDERS at that count. IOC orders never rest
+   * and are not refused. null or absent: unlimited.
+   */
+  maxOpenOrdersPerTrader?: number | null;
   /** Fills one match call may produce before it returns a continuation (default 1000). */
   maxFillsPerCall?: number;
   /** New orders per script call, per market (match) or per trader (lock) (default 500). */
@@ -63,6 +69,7 @@ export interface ResolvedEngineConfig {
   feeAccount: Address;
   placeLimit: RateLimit | null;
   cancelLimit: RateLimit | null;
+  maxOpenOrdersPerTrader: number | null;
   maxFillsPerCall: number;
   maxOrdersPerCall: number;
   maxBatchOrders: number;
@@ -140,12 +147,17 @@ export class MatchingEngine {
       feeAccount: config.feeAccount.toLowerCase() as Address,
       placeLimit: config.rateLimits?.place ?? null,
       cancelLimit: config.rateLimits?.cancel ?? null,
+      maxOpenOrdersPerTrader: config.maxOpenOrdersPerTrader ?? null,
       maxFillsPerCall: config.maxFillsPerCall ?? 1000,
       maxOrdersPerCall: config.maxOrdersPerCall ?? 500,
       maxBatchOrders: config.maxBatchOrders ?? 5000,
       expiryMarginSeconds: config.expiryMarginSeconds ?? 0,
     };
     if (!/^0x[0-9a-f]{40}$/.test(this.config.feeAccount)) throw new EngineError("ENGINE_BAD_REQUEST", "feeAccount is not an address");
+    const maxOpen = this.config.maxOpenOrdersPerTrader;
+    if (maxOpen !== null && (!Number.isSafeInteger(maxOpen) || maxOpen < 0 || maxOpen > 999_999_999)) {
+      throw new EngineError("ENGINE_BAD_REQUEST", "maxOpenOrdersPerTrader must be an integer from 0 to 999999999", { details: { maxOpenOrdersPerTrader: maxOpen } });
+    }
     this.scripts = new ScriptRunner({ redis: deps.redis, logger: this.deps.logger }, ENGINE_SCRIPTS, { assertSingleSlot: config.assertSingleSlot });
     this.metrics = createEngineMetrics(deps.metrics);
     this.work = new WorkQueue(this);

@@ -1,7 +1,7 @@
 /**
  * The matching engine: the API the HTTP layer calls.
  *
- *   const engine = await createEngine({ redis, logger, clock?, metrics? }, { markets, feeAccount, rateLimits? })
+ *   const engine = await createEngine({ redis, logger, clock?, metrics? }, { markets, feeAccount, rateLimits?, maxOpenOrdersPerTrader? })
  *
  * Placement and cancels
  *   placeOrders(engine, requests: PlaceOrderRequest[]) -> PlaceOrderResult[]   (same order as requests)
@@ -10,9 +10,11 @@
  *     rejected: { status: "rejected", orderHash, code, message, details } with code one of
  *       UNKNOWN_MARKET, INVALID_ORDER, MARKET_MISMATCH, INVALID_FLAGS, OFF_TICK, OFF_LOT,
  *       BELOW_MIN_SIZE, PRICE_OUT_OF_RANGE, SIZE_OUT_OF_RANGE, FEE_CAP_TOO_LOW, ORDER_EXPIRED
- *       (market checks, nothing written); RATE_LIMITED, DUPLICATE_ORDER, INSUFFICIENT_FUNDS
- *       (ledger: nothing written but the rate bucket); POST_ONLY_WOULD_CROSS, MARKET_HALTED,
- *       ORDER_EXPIRED (market: the lock is undone).
+ *       (market checks, nothing written); RATE_LIMITED, NONCE_BELOW_MINIMUM (the nonce is below
+ *       the trader's minimum, see setMinNonce), DUPLICATE_ORDER, TOO_MANY_OPEN_ORDERS (the
+ *       trader holds maxOpenOrdersPerTrader open orders; IOC orders are exempt), INSUFFICIENT_FUNDS
+ *       (ledger, checked in that order: nothing written but the rate bucket);
+ *       POST_ONLY_WOULD_CROSS, MARKET_HALTED, ORDER_EXPIRED (market: the lock is undone).
  *     The caller must have verified the signature over orderHash (the engine does not).
  *     Many concurrent calls are merged into one batch: call it per request, it batches (and
  *     runs the Redis-free checks at call time). It resolves once the order's fills and closes
@@ -25,6 +27,11 @@
  *     or { status: "rejected", code: RATE_LIMITED | UNKNOWN_MARKET } for the whole request.
  *     Cancel-all lists only the orders it cancelled. Remainders are unlocked when it resolves.
  *   sweepExpired(engine, { market?, limit? }) -> number of expired resting orders closed.
+ *   setMinNonce(engine, { trader, minNonce }) -> { minNonce, raised, cancelled, notCancelled }
+ *     records the trader's minimum nonce (Settlement.raiseMinNonce; only raises, idempotent):
+ *     later orders below it are refused NONCE_BELOW_MINIMUM, and its open orders below it are
+ *     cancelled through the cancel path (no cancel rate limit), their remainders unlocked when
+ *     it resolves. The chain watcher calls it on MinNonceRaised (./minNonce.ts).
  *
  * Reads
  *   getOrder(engine, { orderHash, market? }) -> OrderView | null
@@ -68,6 +75,7 @@ import { haltMarket as storeHalt, resumeMarket as storeResume } from "../markets
 import type { Address, Hex } from "../orders";
 import { processCancel, processSweep } from "./cancel";
 import { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
+import { processSetMinNonce, type SetMinNonceParams, type SetMinNonceResult } from "./minNonce";
 import { queryBook, queryOrder } from "./queries";
 import { recoverEngine, type RecoveryReport } from "./recovery";
 import type { BookSnapshot, CancelOrdersResult, CancelRequest, OrderView, PlaceOrderRequest, PlaceOrderResult } from "./types";
@@ -76,6 +84,7 @@ export type * from "./types";
 export { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
 export { EngineError, type EngineErrorCode } from "./errors";
 export type { RecoveryReport } from "./recovery";
+export type { SetMinNonceParams, SetMinNonceResult } from "./minNonce";
 export { bookKeys, fillIdOf, BOOK_KEYSPACE, type BookKeys } from "./keys";
 export { encodeOrderPayload, decodeOrderPayload, type OrderPayload } from "./payload";
 export { decodeOrderRecord, type OrderRecord } from "./record";
@@ -99,6 +108,10 @@ export function cancelOrders(engine: MatchingEngine, request: CancelRequest): Pr
 
 export function sweepExpired(engine: MatchingEngine, params: { market?: number; limit?: number } = {}): Promise<number> {
   return engine.enqueueTask("sweep", () => processSweep(engine, params));
+}
+
+export function setMinNonce(engine: MatchingEngine, params: SetMinNonceParams): Promise<SetMinNonceResult> {
+  return engine.enqueueTask("minNonce", () => processSetMinNonce(engine, params));
 }
 
 export function recover(engine: MatchingEngine): Promise<RecoveryReport> {

@@ -41,7 +41,17 @@ export async function ledgerRound(engine: MatchingEngine, params: LedgerRoundPar
     // Orders beyond a call's worth go in further calls (same slot: executed in order).
     for (let from = 0; from === 0 || from < orders.length; from += max) {
       const chunk = orders.length <= max ? orders : orders.slice(from, from + max);
-      calls.push(stepCall({ trader, nowMs: params.now, limit: engine.config.placeLimit, lockId: engine.nextLockId(), ops: from === 0 ? ops : noOps, orders: chunk }));
+      calls.push(
+        stepCall({
+          trader,
+          nowMs: params.now,
+          limit: engine.config.placeLimit,
+          maxOpenOrders: engine.config.maxOpenOrdersPerTrader,
+          lockId: engine.nextLockId(),
+          ops: from === 0 ? ops : noOps,
+          orders: chunk,
+        }),
+      );
       callInfo.push({ trader, from, count: chunk.length });
     }
   };

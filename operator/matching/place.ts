@@ -23,7 +23,7 @@ import type { LockOutcome, LockRequest } from "../ledger/types";
 import type { ScriptCall } from "../redis/scripts";
 import { checkOrderForMarket } from "../markets/orderCheck";
 import type { Market } from "../markets/types";
-import type { Address, Hex } from "../orders";
+import { OrderFlags, type Address, type Hex } from "../orders";
 import type { MatchingEngine } from "./engine";
 import { EngineError } from "./errors";
 import { fillView } from "./journal";
@@ -43,6 +43,8 @@ export const STATE_NAMES: Record<string, OrderState> = { o: "open", f: "filled",
 const MESSAGES: Partial<Record<PlaceRejectCode, string>> = {
   INSUFFICIENT_FUNDS: "available balance is below what the order locks",
   DUPLICATE_ORDER: "the trader already used this nonce",
+  NONCE_BELOW_MINIMUM: "the nonce is below the trader's minimum nonce (orders below it are cancelled on chain)",
+  TOO_MANY_OPEN_ORDERS: "the trader has the most open orders allowed: cancel some first",
   RATE_LIMITED: "too many orders: slow down",
   POST_ONLY_WOULD_CROSS: "the post-only order would take liquidity",
   MARKET_HALTED: "the market is halted",
@@ -183,7 +185,15 @@ export function startLockPhase(engine: MatchingEngine, prepared: readonly Prepar
     const m = byMarket.get(it.item.market.id);
     if (m) m.push(it.item);
     else byMarket.set(it.item.market.id, [it.item]);
-    const req: LockRequest = { orderHash: it.item.hash, nonce: it.item.req.order.nonce, marketId: it.item.market.id, lockToken: it.lockToken, lockAtoms: it.lockAtoms, lots: it.item.lots };
+    const req: LockRequest = {
+      orderHash: it.item.hash,
+      nonce: it.item.req.order.nonce,
+      marketId: it.item.market.id,
+      lockToken: it.lockToken,
+      lockAtoms: it.lockAtoms,
+      lots: it.item.lots,
+      ioc: (it.item.flags & OrderFlags.IOC) !== 0,
+    };
     const list = locks.get(it.item.trader);
     if (list) {
       list.push(req);
@@ -227,6 +237,10 @@ export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Pro
     engine.addDiscards(it.item.market.id, [it.item.hash]);
     if (o.code === "RATE_LIMITED") results[it.index] = rejected(it.item.hash, o.code, undefined, { retryAfterMs: o.retryAfterMs });
     else if (o.code === "DUPLICATE_ORDER") results[it.index] = rejected(it.item.hash, o.code, undefined, { existingOrderHash: o.existingHash });
+    else if (o.code === "NONCE_BELOW_MINIMUM") results[it.index] = rejected(it.item.hash, o.code, undefined, { nonce: it.item.req.order.nonce, minNonce: o.minNonce });
+    else if (o.code === "TOO_MANY_OPEN_ORDERS") {
+      results[it.index] = rejected(it.item.hash, o.code, undefined, { openOrders: o.openOrders, maxOpenOrders: engine.config.maxOpenOrdersPerTrader });
+    }
     else results[it.index] = rejected(it.item.hash, o.code, undefined, { token: it.lockToken, required: it.lockAtoms, available: o.available });
   });
 

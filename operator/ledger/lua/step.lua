@@ -1,7 +1,7 @@
 -- step.lua: one ledger step of one trader, in one round trip and one slot: first the journal
 -- effects owed to the trader (fills, fees, order closes, releases), each exactly once, then
 -- the locks of the trader's new orders (charging its "place" rate bucket), against the
--- balances those effects left.
+-- balances those effects left, the trader's minimum nonce and its open-order limit.
 --
 -- KEYS (all {t:<trader>}):
 --   1 acct    HASH   "b:<token>:a|l|o|i" balances (available, locked, pendingOut, pendingIn);
@@ -9,17 +9,20 @@
 --                    of each order holding a lock; "n:<nonce>" -> orderHash; "f:<fillId>" -> the
 --                    trader's pending amounts of a fill as a party "o|token|atoms;i|token|atoms";
 --                    "g:<fillId>" -> the fee account's pending fees of a fill "i|token|atoms;...";
---                    "h:<marketId>" -> last fill counter whose fees were credited (fee account)
+--                    "h:<marketId>" -> last fill counter whose fees were credited (fee account);
+--                    "minNonce" -> the trader's minimum nonce (absent: none; min_nonce.lua)
 --   2 ord     HASH   orderHash -> marketId of each order holding a lock (the index of open orders,
 --                    written when the lock is taken and deleted when it is released)
 --   3 bucket  STRING place rate bucket "millitokens|ms" (declared only with a rate limit)
 -- ARGV:
---   1 nOps       number of ARGV entries holding operations: ARGV[4 .. 3+nOps]; the rest are
+--   1 nOps       number of ARGV entries holding operations: ARGV[5 .. 4+nOps]; the rest are
 --                new orders
 --   2 lockId     unique id of this call ([A-Za-z0-9:-]; a call resent after a dropped
 --                connection carries the same id)
 --   3 limit      "" (no rate limit) or "now|capacity|refill": the caller's clock (unix ms), the
 --                bucket capacity in orders and the orders per second returned to it
+--   4 maxOpen    "" (no limit) or the most orders the trader may have in the open-order index
+--                for a new order that may rest to be locked
 --   Operations, one packed string each ("|"-separated; addresses and hashes lower-case hex,
 --   fixed width and first, so they are cut out rather than matched; amounts canonical
 --   decimals):
@@ -45,11 +48,14 @@
 --   (With the lock token the step reads everything in one HMGET; without, it reads the record
 --   first.)
 --   New orders, one packed string each, in arrival order:
---   "hash|lockToken|nonce|marketId|lockAtoms|lots" (lockAtoms > 0)
+--   "hash|lockToken|nonce|marketId|lockAtoms|lots|rests" (lockAtoms > 0; rests "1": the order
+--   may rest on the book and counts against maxOpen, "0": an IOC order, which never rests)
 -- Returns { applied, skipped, code1, detail1, code2, detail2, ... }, two entries per order:
 --   "OK", ""                             locked (its record and nonce written)
 --   "RATE_LIMITED", "<ms until a token>"
+--   "NONCE_BELOW_MINIMUM", "<the trader's minimum nonce>"
 --   "DUPLICATE_ORDER", "<hash that used the nonce>"
+--   "TOO_MANY_OPEN_ORDERS", "<orders in the open-order index>"
 --   "INSUFFICIENT_FUNDS", "<available atoms>"
 --   (applied / skipped count fills, per-fill fees, closes and releases.)
 -- Every operation and lock is checked against the state the previous ones leave (kept in Lua
@@ -58,18 +64,26 @@
 -- "LEDGER_INVARIANT ..." and nothing is written. A refused order changes nothing but the
 -- bucket. Idempotent under replay: operations by construction; an order whose lock record
 -- carries this lockId answers OK again without locking twice or taking a token.
+-- Checks of a new order, in this order: replay, rate bucket (a token is taken from here on),
+-- minimum nonce, duplicate nonce, open orders, funds.
+-- Open orders: the index's size (HLEN, read once, only when a limit is given and an order
+-- may rest) less the locks this call's operations dropped, plus the locks of this call's
+-- orders that may rest. The index holds every lock, so it also counts orders still in flight
+-- (locked, not yet matched: an IOC order of the previous batch, a taker about to fill): the
+-- count may run ahead of the resting orders by one batch, never behind.
 --
 -- Cost (this script runs about once per order): one HMGET of the account (lock records
 -- included), one HSET (plus an HDEL) of it at the end, whatever the number of operations; the
--- open-order index is written only when a lock is taken or released, not on every fill. Few
+-- open-order index is written only when a lock is taken or released, not on every fill (and
+-- read, one HLEN, only under an open-order limit). Few
 -- Lua functions (each is a closure created per call); numbers read by coercion (a validated
 -- "%d+" + 0) rather than tonumber; the fees of a batch summed in Lua numbers. Measured with
 -- scripts/bench/engineProfile.ts (PROFILE_CALLGRIND=1).
 
-local n_ops, lock_id, limit = ARGV[1], ARGV[2], ARGV[3]
+local n_ops, lock_id, limit, max_open = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if type(n_ops) ~= "string" or s_find(n_ops, "^%d+$") == nil or #n_ops > 7 then return bad_input("nOps") end
 n_ops = n_ops + 0
-if 3 + n_ops > #ARGV then return bad_input("nOps") end
+if 4 + n_ops > #ARGV then return bad_input("nOps") end
 if type(lock_id) ~= "string" or #lock_id == 0 or #lock_id > 64 or s_find(lock_id, "^[%w:%-]+$") == nil then return bad_input("lockId") end
 local now, capacity, refill = 0, 0, 0
 if limit ~= "" then
@@ -78,7 +92,14 @@ if limit ~= "" then
   now, capacity, refill = a + 0, b + 0, c + 0
   if capacity > 0 and not KEYS[3] then return bad_input("limit without a bucket key") end
 end
-local n = #ARGV - 3 - n_ops
+if max_open == "" then
+  max_open = false
+elseif s_find(max_open, "^%d+$") == nil or #max_open > 9 then
+  return bad_input("maxOpen")
+else
+  max_open = max_open + 0
+end
+local n = #ARGV - 4 - n_ops
 
 -- ---- parse and validate everything
 local fields, nf = {}, 0 -- account fields to read (only those the step touches)
@@ -98,13 +119,13 @@ local HASH = "^0x%x+$"
 local P_F = "^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)$"
 local P_X = "^(%d+)|(%d+)$"
 local P_XE = "^(%d+)|(%d+)|(%d+)|(%d+)$"
-local P_O = "^(%d+)|(%d+)|(%d+)|(%d+)$"
+local P_O = "^(%d+)|(%d+)|(%d+)|(%d+)|([01])$"
 
 local ops, nops = {}, 0
 local untokened = false -- a close or release without its lock token (read its record first)
 local i = 1
 while i <= n_ops do
-  local s = ARGV[3 + i]
+  local s = ARGV[4 + i]
   local tag = s_byte(s, 1)
   if tag == 70 then -- F|hash(3..68)|spendToken(70..111)|recvToken(113..154)|...
     local h, st, rt = s_sub(s, 3, 68), s_sub(s, 70, 111), s_sub(s, 113, 154)
@@ -141,7 +162,7 @@ while i <= n_ops do
     count = count + 0
     local entries = {}
     for k = 1, count do
-      local ctr, fid, bf, qf = s_match(ARGV[3 + i + k], P_XE)
+      local ctr, fid, bf, qf = s_match(ARGV[4 + i + k], P_XE)
       if not ctr or not canon(ctr, 15) or not canon(fid, 20) or not canon(bf, 78) or not canon(qf, 78) then
         return bad_input("fee entry #" .. (i + k))
       end
@@ -183,18 +204,22 @@ while i <= n_ops do
 end
 local orders = {}
 for k = 1, n do
-  local s = ARGV[3 + n_ops + k] -- hash(1..66)|token(68..109)|nonce|market|atoms|lots
+  local s = ARGV[4 + n_ops + k] -- hash(1..66)|token(68..109)|nonce|market|atoms|lots|rests
   local h, tok = s_sub(s, 1, 66), s_sub(s, 68, 109)
-  local nonce, m, atoms, lots = s_match(s, P_O, 111)
+  local nonce, m, atoms, lots, rests = s_match(s, P_O, 111)
   if not nonce or s_byte(s, 67) ~= 124 or s_byte(s, 110) ~= 124 or s_find(h, HASH) == nil or not canon(nonce, 78)
     or not canon(m, 5) or m + 0 > 65535 or not canon(atoms, 78) or atoms == "0" or not canon(lots, 15) or lots == "0" then
     return bad_input("order #" .. k)
   end
   if not token_ok(tok) then return bad_input("order #" .. k) end
   local nfield, fa, fl, of = "n:" .. nonce, "b:" .. tok .. ":a", "b:" .. tok .. ":l", "o:" .. h
-  orders[k] = { h, tok, nonce, m, atoms, lots, nfield, fa, fl, of }
+  orders[k] = { h, tok, nonce, m, atoms, lots, nfield, fa, fl, of, rests == "1" }
   fields[nf + 1], fields[nf + 2], fields[nf + 3], fields[nf + 4] = nfield, fa, fl, of
   nf = nf + 4
+end
+if n > 0 then
+  nf = nf + 1
+  fields[nf] = "minNonce"
 end
 
 -- ---- read what the step touches: one HMGET of the account (lock records included)
@@ -247,6 +272,7 @@ end
 -- ---- 1. journal operations, simulated on the cached state
 local rec_dirty = {} -- hash -> true: the record (or its absence) is written back
 local unindexed = {} -- hashes whose lock is gone: removed from the open-order index
+local dropped = 0 -- locks the operations dropped (each was in the index)
 local applied, skipped = 0, 0
 local fee_records, nfr = {}, 0 -- g:<fillId>, record pairs
 local function fail(k, what) return redis.error_reply("LEDGER_INVARIANT op #" .. k .. ": " .. what) end
@@ -289,6 +315,7 @@ for k = 1, nops do
         if rlock ~= "0" then return fail(k, "order filled with " .. rlock .. " still locked") end
         recs[h] = false
         unindexed[h] = true
+        dropped = dropped + 1
       end
       rec_dirty[h] = true
       local entry = "o|" .. st .. "|" .. spend .. ";i|" .. rt .. "|" .. recv
@@ -382,6 +409,7 @@ for k = 1, nops do
       recs[h] = false
       rec_dirty[h] = true
       unindexed[h] = true
+      dropped = dropped + 1
       if tag == 82 then
         val["n:" .. r[7]] = false
         dirty["n:" .. r[7]] = true
@@ -402,6 +430,8 @@ if limited then
   tokens = bucket_load(KEYS[3], now, capacity, refill)
   tokens0 = tokens
 end
+local min_nonce = n > 0 and val["minNonce"] -- a canonical decimal, or false
+local open = false -- orders in the open-order index as this call leaves it, once read
 for k = 1, n do
   local o = orders[k]
   local hash, nfield = o[1], o[7]
@@ -418,8 +448,14 @@ for k = 1, n do
     out[2 * k + 1], out[2 * k + 2] = "RATE_LIMITED", s_format("%d", refill > 0 and math.ceil((1000 - tokens) / refill) or -1)
   else
     if limited then tokens = tokens - 1000 end
-    if used then
+    local counted = max_open and o[11]
+    if counted and not open then open = rcall("HLEN", KEYS[2]) - dropped end
+    if min_nonce and bi_cmp(o[3], min_nonce) < 0 then
+      out[2 * k + 1], out[2 * k + 2] = "NONCE_BELOW_MINIMUM", min_nonce
+    elseif used then
       out[2 * k + 1], out[2 * k + 2] = "DUPLICATE_ORDER", used
+    elseif counted and open >= max_open then
+      out[2 * k + 1], out[2 * k + 2] = "TOO_MANY_OPEN_ORDERS", s_format("%d", open)
     else
       local fa, fl = o[8], o[9]
       local atoms = o[5]
@@ -428,6 +464,7 @@ for k = 1, n do
       if not rest then
         out[2 * k + 1], out[2 * k + 2] = "INSUFFICIENT_FUNDS", available
       else
+        if counted then open = open + 1 end
         val[fa] = rest
         val[fl] = bi_add(val[fl], atoms)
         val[nfield] = hash

@@ -16,17 +16,13 @@ import {
   post,
   quietDump,
   reset,
-  startSuite,
-  stopSuite,
   teardown,
-  type Harness,
+  useApiSuite,
 } from "./fixture";
 
 describe("operator/api POST /v1/cancel", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   beforeEach(async () => reset(h));
   afterEach(async () => teardown(h));
 

@@ -19,10 +19,8 @@ import {
   post,
   quietDump,
   reset,
-  startSuite,
-  stopSuite,
   teardown,
-  type Harness,
+  useApiSuite,
 } from "./fixture";
 
 const MODE_OWNER = 0;
@@ -39,12 +37,10 @@ function hardhatClient(): PublicClient {
 }
 
 describe("operator/api POST /v1/cancel by a smart wallet (EIP-1271, Hardhat node)", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
   let wallet: Address;
   let walletTrader: Trader;
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   beforeEach(async () => {
     wallet = await loadFixture(deployWallet);
     walletTrader = { address: wallet, privateKey: Buffer.alloc(32) };

@@ -3,7 +3,7 @@
  * fixtures' markets and clock), the API built on them, traders with keys, signed wire orders
  * and cancels, and Redis dumps for "nothing changed" assertions.
  */
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { buildApi, closeApi, CANCEL_KEYSPACE, type ApiConfig, type ApiDeps, type ApiSettings } from "../../../operator/api";
 import { stopEngine, type EngineConfig, type MatchingEngine } from "../../../operator/matching";
@@ -22,7 +22,7 @@ import {
   type VerifierPool,
 } from "../../../operator/orders";
 import type { Market } from "../../../operator/markets";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer, type RedisServer } from "../../helpers/redis";
 import { makeTraders, type Trader } from "../../helpers/settlementFixture";
 import { DOMAIN, sign } from "../orders/fixture";
 import { BTC_USDC, ETH_USDC, RATE_KEYS, TestClock, dumpKeys, fund, silentLogger, startEngine } from "../matching/fixtures";
@@ -55,13 +55,20 @@ export interface StartOptions {
   deps?: Partial<ApiDeps>;
 }
 
-/** Starts Redis and the verifier pool once per suite; `reset` rebuilds the rest per test. */
-export async function startSuite(): Promise<Harness> {
-  const server = await startRedis();
-  const redis = new Redis(server.url);
-  const pool = createVerifierPool({ logger: silentLogger }, { domain: DOMAIN, size: 1 });
-  await pool.ready();
-  return { server, redis, pool, verifyCalls: [] } as unknown as Harness;
+/**
+ * Registers the suite's hooks: Redis (useRedisServer) and the verifier pool, started once per
+ * suite. The suite's tests build the rest with `reset` (which empties Redis) and `teardown`.
+ */
+export function useApiSuite(): Harness {
+  const db = useRedisServer({ flushBeforeEach: false });
+  const h = { verifyCalls: [] } as unknown as Harness;
+  Object.defineProperties(h, { server: { get: () => db.server }, redis: { get: () => db.redis } });
+  before(async () => {
+    h.pool = createVerifierPool({ logger: silentLogger }, { domain: DOMAIN, size: 1 });
+    await h.pool.ready();
+  });
+  after(async () => h.pool?.close());
+  return h;
 }
 
 /** Empties Redis, starts an engine and an API (not listening), funds every trader. */
@@ -89,12 +96,6 @@ export async function reset(h: Harness, options: StartOptions = {}): Promise<voi
 export async function teardown(h: Harness): Promise<void> {
   if (h.app) await closeApi(h.app);
   if (h.engine) await stopEngine(h.engine);
-}
-
-export async function stopSuite(h: Harness): Promise<void> {
-  await h.pool?.close();
-  h.redis?.disconnect();
-  await h.server?.destroy();
 }
 
 // ------------------------------------------------------------------ orders and cancels

@@ -16,10 +16,8 @@ import {
   quietDump,
   reset,
   signedBody,
-  startSuite,
-  stopSuite,
   teardown,
-  type Harness,
+  useApiSuite,
 } from "./fixture";
 
 type Json = unknown;
@@ -73,10 +71,8 @@ function bodies(valid: () => Json): fc.Arbitrary<string> {
 }
 
 describe("operator/api fuzz: malformed bodies never answer 500 nor leave partial state", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   beforeEach(async () => reset(h));
   afterEach(async () => teardown(h));
 

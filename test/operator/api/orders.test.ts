@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { haltMarket } from "../../../operator/matching";
+import { haltMarket, setMinNonce } from "../../../operator/matching";
 import { OrderFlags } from "../../../operator/orders";
 import { highSSignature } from "../../helpers/settlementFixture";
 import {
@@ -15,18 +15,14 @@ import {
   quietDump,
   reset,
   signedBody,
-  startSuite,
-  stopSuite,
   teardown,
+  useApiSuite,
   wire,
-  type Harness,
 } from "./fixture";
 
 describe("operator/api POST /v1/orders", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   beforeEach(async () => reset(h));
   afterEach(async () => teardown(h));
 
@@ -183,6 +179,14 @@ describe("operator/api POST /v1/orders", function () {
         body: () => signedBody(h, ALICE, { isBuy: true, ticks: price, lots: 1, flags: OrderFlags.PostOnly }),
       },
       {
+        name: "an order whose nonce is below the trader's on-chain minimum",
+        status: 422,
+        code: "NONCE_BELOW_MINIMUM",
+        exclude: RATE_KEYS,
+        setup: async () => void (await setMinNonce(h.engine, { trader: ALICE.address, minNonce: 1_000_000n })),
+        body: () => signedBody(h, ALICE, { isBuy: true, ticks: price, lots: 1, nonce: 999_999n }),
+      },
+      {
         name: "an order in a halted market",
         status: 503,
         code: "MARKET_HALTED",
@@ -208,9 +212,6 @@ describe("operator/api POST /v1/orders", function () {
       });
     }
 
-    // The engine does not track the contract's per-trader minimum nonce (cancelAllBelow): it
-    // only refuses a nonce the trader already used (DUPLICATE_ORDER, above).
-    it.skip("an order whose nonce is below the trader's on-chain minimum (not tracked by the engine yet)");
   });
 
   it("rate-limits a trader's orders: 429 RATE_LIMITED with Retry-After, the book unchanged", async () => {
@@ -226,6 +227,21 @@ describe("operator/api POST /v1/orders", function () {
     expect(await quietDump(h, RATE_KEYS)).to.deep.equal(before);
     h.clock.advance(1_000);
     expect((await post(h, "/v1/orders", signedBody(h, ALICE, { isBuy: true, ticks: 102, lots: 1 }))).statusCode).to.equal(201);
+  });
+
+  it("refuses a resting order beyond the open-order limit: 422 TOO_MANY_OPEN_ORDERS with the count, IOC orders exempt", async () => {
+    await teardown(h);
+    await reset(h, { engine: { maxOpenOrdersPerTrader: 2 } });
+    await place(h, ALICE, { isBuy: true, ticks: 100, lots: 1 });
+    await place(h, ALICE, { isBuy: true, ticks: 101, lots: 1 });
+    const before = await quietDump(h);
+    const res = await post(h, "/v1/orders", signedBody(h, ALICE, { isBuy: true, ticks: 102, lots: 1 }));
+    expect(res.statusCode, res.body).to.equal(422);
+    expect(res.json().error.code).to.equal("TOO_MANY_OPEN_ORDERS");
+    expect(res.json().error.details).to.deep.include({ openOrders: 2, maxOpenOrders: 2 });
+    expect(await quietDump(h)).to.deep.equal(before);
+    const ioc = await post(h, "/v1/orders", signedBody(h, ALICE, { isBuy: true, ticks: 102, lots: 1, flags: OrderFlags.IOC }));
+    expect([ioc.statusCode, ioc.json().state], ioc.body).to.deep.equal([201, "cancelled"]);
   });
 
   it("reads the body whatever its content type, and answers unknown routes with ROUTE_NOT_FOUND", async () => {

@@ -12,20 +12,16 @@ import {
   post,
   reset,
   signedBody,
-  startSuite,
-  stopSuite,
   teardown,
-  type Harness,
+  useApiSuite,
 } from "./fixture";
 
 const TICK = ETH_USDC.tickSize;
 const LOT = ETH_USDC.lotSize;
 
 describe("operator/api queries, health and metrics", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   beforeEach(async () => reset(h));
   afterEach(async () => teardown(h));
 

@@ -14,10 +14,8 @@ import {
   post,
   reset,
   signedBody,
-  startSuite,
-  stopSuite,
   teardown,
-  type Harness,
+  useApiSuite,
   type StartOptions,
 } from "./fixture";
 import { TestClient, sleep, type Message } from "./wsClient";
@@ -27,12 +25,10 @@ const LOT = ETH_USDC.lotSize;
 const level = (ticks: number, lots: number) => ({ price: (BigInt(ticks) * TICK).toString(), amount: (BigInt(lots) * LOT).toString() });
 
 describe("operator/api WebSocket /v1/ws", function () {
-  const h = {} as Harness;
+  const h = useApiSuite();
   const clients: TestClient[] = [];
   let url: string;
 
-  before(async () => Object.assign(h, await startSuite()));
-  after(async () => stopSuite(h));
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     await teardown(h);

@@ -1,8 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis from "ioredis";
 import { LUA_ARGS, LUA_BIGINT, LUA_PRELUDE } from "../../../operator/redis";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 
 /**
  * The Lua decimal-string bigint helpers, property-tested against JS bigint. Each EVAL checks a
@@ -42,23 +41,13 @@ const interesting = fc.oneof(
 );
 
 describe("Lua bigint helpers", () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis({ appendonly: false });
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
+  const db = useRedisServer({ appendonly: false });
 
   it("add, subtract and compare exactly like JS bigint, for values up to uint256", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(interesting, interesting), { minLength: 1, maxLength: 200 }), async (pairs) => {
         const args = pairs.flatMap(([a, b]) => [a.toString(), b.toString()]);
-        const out = (await redis.eval(HARNESS, 0, ...args)) as string[];
+        const out = (await db.redis.eval(HARNESS, 0, ...args)) as string[];
         pairs.forEach(([a, b], i) => {
           expect(out[4 * i], `${a} + ${b}`).to.equal((a + b).toString());
           expect(out[4 * i + 1], `${a} - ${b}`).to.equal(a >= b ? (a - b).toString() : "NEG");
@@ -86,7 +75,7 @@ describe("Lua bigint helpers", () => {
       [" 1", false],
       ["0x10", false],
     ];
-    const out = (await redis.eval(VALID_HARNESS, 0, ...cases.map((c) => c[0]))) as string[];
+    const out = (await db.redis.eval(VALID_HARNESS, 0, ...cases.map((c) => c[0]))) as string[];
     cases.forEach(([value, valid], i) => expect(out[i], JSON.stringify(value)).to.equal(String(valid)));
   });
 });

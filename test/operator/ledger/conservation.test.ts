@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis from "ioredis";
 import {
   bookKeys,
   cancelOrders,
@@ -13,24 +12,14 @@ import {
   unwindFills,
 } from "../../../operator/matching";
 import type { Address } from "../../../operator/orders";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { BTC_USDC, ETH_USDC, FEE_ACCOUNT, USDC, WBTC, WETH, checkLedger, request, startEngine, trader } from "../matching/fixtures";
 
 const TRADERS = [trader(21), trader(22), trader(23), trader(24), trader(25)];
 const TOKENS = [WETH, USDC, WBTC];
 
 describe("ledger conservation", () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
+  const db = useRedisServer();
 
   it("conserves every token across random fills, cancels, expiries, settlements and unwinds", async function () {
     this.timeout(120_000);
@@ -55,8 +44,8 @@ describe("ledger conservation", () => {
         fc.array(step, { minLength: 10, maxLength: 40 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         async (funding, steps, unwindShare) => {
-          await redis.flushall();
-          const { engine, clock } = await startEngine(redis);
+          await db.redis.flushall();
+          const { engine, clock } = await startEngine(db.redis);
           try {
             const deposits: Record<Address, bigint> = { [WETH]: 0n, [USDC]: 0n, [WBTC]: 0n };
             for (const [i, t] of TRADERS.entries()) {
@@ -90,12 +79,12 @@ describe("ledger conservation", () => {
                 await sweepExpired(engine);
               }
             }
-            await checkLedger(redis, [ETH_USDC, BTC_USDC], TRADERS, deposits);
+            await checkLedger(db.redis, [ETH_USDC, BTC_USDC], TRADERS, deposits);
 
             // The chain settles some fills and skips the others.
             const fills: { fillId: bigint; maker: Address; taker: Address }[] = [];
             for (const m of [ETH_USDC, BTC_USDC]) {
-              for (const [, f] of await redis.xrange(bookKeys(m.id).fills, "-", "+")) {
+              for (const [, f] of await db.redis.xrange(bookKeys(m.id).fills, "-", "+")) {
                 const o = Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])));
                 fills.push({ fillId: BigInt(o.id), maker: o.mt as Address, taker: o.tt as Address });
               }

@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis from "ioredis";
 import {
   LEDGER_SCRIPTS,
   LedgerError,
@@ -16,7 +15,7 @@ import {
 } from "../../../operator/ledger";
 import type { Address, Hex } from "../../../operator/orders";
 import { ScriptRunner } from "../../../operator/redis";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { dumpKeys, silentLogger } from "../matching/fixtures";
 
 const ALICE = "0x00000000000000000000000000000000000a1111" as Address;
@@ -28,23 +27,13 @@ const QUOTE = "0x00000000000000000000000000000000000000c2" as Address;
 const h = (n: number | bigint): Hex => `0x${n.toString(16).padStart(64, "0")}` as Hex;
 
 describe("ledger", () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedisServer();
   let scripts: ScriptRunner;
   let lockSeq = 0;
 
   before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-    scripts = new ScriptRunner({ redis, logger: silentLogger }, LEDGER_SCRIPTS);
+    scripts = new ScriptRunner({ redis: db.redis, logger: silentLogger }, LEDGER_SCRIPTS);
     await scripts.load();
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
   });
 
   const deps = () => ({ scripts, logger: silentLogger });
@@ -80,7 +69,7 @@ describe("ledger", () => {
   it("credits a deposit once per deposit id, and refuses the same id with another amount", async () => {
     expect(await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(true);
     expect(await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(false);
-    expect((await getBalances({ redis }, { trader: ALICE }))[QUOTE].available).to.equal(500n);
+    expect((await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE].available).to.equal(500n);
     let code = "";
     await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 501n, depositId: "tx1:0" }).catch((e: LedgerError) => (code = e.code));
     expect(code).to.equal("DEPOSIT_CONFLICT");
@@ -90,11 +79,11 @@ describe("ledger", () => {
     await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     const r1 = await step(ALICE, [], [lock(1, QUOTE, 600n, 6)]);
     expect(r1.locks[0]).to.deep.equal({ ok: true });
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     const r2 = await step(ALICE, [], [lock(2, QUOTE, 401n, 1)]);
     expect(r2.locks[0]).to.deep.equal({ ok: false, code: "INSUFFICIENT_FUNDS", available: 400n });
-    expect(await dumpKeys(redis)).to.deep.equal(before);
-    const b = (await getBalances({ redis }, { trader: ALICE }))[QUOTE];
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
+    const b = (await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE];
     expect(b).to.deep.equal({ available: 400n, locked: 600n, pendingOut: 0n, pendingIn: 0n });
   });
 
@@ -118,7 +107,7 @@ describe("ledger", () => {
     await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "same:1");
     const again = await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "same:1");
     expect(again.locks[0]).to.deep.equal({ ok: true });
-    expect((await getBalances({ redis }, { trader: ALICE }))[QUOTE].locked).to.equal(300n);
+    expect((await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE].locked).to.equal(300n);
     const other = await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "other:1");
     expect(other.locks[0]).to.deep.equal({ ok: false, code: "DUPLICATE_ORDER", existingHash: h(1) });
   });
@@ -130,7 +119,7 @@ describe("ledger", () => {
     const r = await step(ALICE, [f, f]);
     expect([r.applied, r.skipped]).to.deep.equal([1, 1]);
     expect((await step(ALICE, [f])).skipped).to.equal(1);
-    const b = await getBalances({ redis }, { trader: ALICE });
+    const b = await getBalances({ redis: db.redis }, { trader: ALICE });
     expect(b[QUOTE]).to.deep.equal({ available: 40n, locked: 600n, pendingOut: 360n, pendingIn: 0n });
     expect(b[BASE]).to.deep.equal({ available: 0n, locked: 0n, pendingOut: 0n, pendingIn: 39n });
   });
@@ -139,15 +128,15 @@ describe("ledger", () => {
     await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 50n, depositId: "d" });
     await step(BOB, [], [lock(5, BASE, 50n, 5)]); // a sell of 5 lots of 10
     await step(BOB, [fill(5, 1, 2, BASE, 20n, QUOTE, 199n)]);
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     let code = "";
     await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 2 }]).catch((e: Error) => (code = e.message));
     expect(code).to.match(/LEDGER_INVARIANT/);
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
     await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3 }]);
-    const b = await getBalances({ redis }, { trader: BOB });
+    const b = await getBalances({ redis: db.redis }, { trader: BOB });
     expect(b[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
-    expect(await redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
+    expect(await db.redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
     expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3 }])).skipped).to.equal(1);
   });
 
@@ -155,34 +144,34 @@ describe("ledger", () => {
     await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 50n, depositId: "d" });
     await step(BOB, [], [lock(5, BASE, 50n, 5)]);
     await step(BOB, [fill(5, 1, 2, BASE, 20n, QUOTE, 199n)]);
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     let message = "";
     await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3, lockToken: QUOTE }]).catch((e: Error) => (message = e.message));
     expect(message).to.match(/LEDGER_INVARIANT.*wrong lock token/);
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
     expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3, lockToken: BASE }])).applied).to.equal(1);
-    expect((await getBalances({ redis }, { trader: BOB }))[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
-    expect(await redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
+    expect((await getBalances({ redis: db.redis }, { trader: BOB }))[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
+    expect(await db.redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
   });
 
   it("refuses a fill that would consume more than its order locked, writing nothing", async () => {
     await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 100n, 10)]);
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     let message = "";
     await step(ALICE, [fill(1, 1, 1, QUOTE, 101n, BASE, 1n)]).catch((e: Error) => (message = e.message));
     expect(message).to.match(/LEDGER_INVARIANT/);
     await step(ALICE, [fill(1, 2, 11, QUOTE, 1n, BASE, 1n)]).catch((e: Error) => (message = e.message));
     expect(message).to.match(/exceeds/);
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
   });
 
   it("releases an order the market refused as if it never came, freeing its nonce", async () => {
     await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     await step(ALICE, [], [lock(1, QUOTE, 70n, 7, 5n)]);
     await step(ALICE, [{ op: "release", orderHash: h(1) }]);
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
     // The nonce is free again, even within the step that releases it.
     await step(ALICE, [], [lock(1, QUOTE, 70n, 7, 5n)]);
     const r = await step(ALICE, [{ op: "release", orderHash: h(1) }], [lock(2, QUOTE, 70n, 7, 5n)]);
@@ -193,7 +182,7 @@ describe("ledger", () => {
     const fee: LedgerOp = { op: "fee", marketId: 1, fillCtr: 3, fillId: (1n << 48n) | 3n, baseToken: BASE, baseFee: 5n, quoteToken: QUOTE, quoteFee: 7n };
     await step(FEE, [fee, fee]);
     await step(FEE, [{ ...fee, fillCtr: 2 }]);
-    const b = await getBalances({ redis }, { trader: FEE });
+    const b = await getBalances({ redis: db.redis }, { trader: FEE });
     expect(b[BASE].pendingIn).to.equal(5n);
     expect(b[QUOTE].pendingIn).to.equal(7n);
   });
@@ -213,17 +202,17 @@ describe("ledger", () => {
     const amount = fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 15n - 1n }), fc.bigInt({ min: 10n ** 15n, max: 10n ** 40n }));
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(amount, amount), { minLength: 1, maxLength: 60 }), fc.nat(), fc.nat(), async (fees, a, b) => {
-        await redis.flushall();
+        await db.redis.flushall();
         const ops = fees.map(([bf, qf], i) => fee(i + 1, bf, qf));
         const first = a % (ops.length + 1); // fills 1..first credited by a first step
         const from = first === 0 ? 0 : b % first; // a replay resends from fill from+1 to the end
         if (first > 0) await step(FEE, ops.slice(0, first));
         const r = await step(FEE, ops.slice(from));
         expect([r.applied, r.skipped]).to.deep.equal([ops.length - first, first - from]);
-        const balances = await getBalances({ redis }, { trader: FEE });
+        const balances = await getBalances({ redis: db.redis }, { trader: FEE });
         expect(balances[BASE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [bf]) => s + bf, 0n));
         expect(balances[QUOTE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [, qf]) => s + qf, 0n));
-        const records = await redis.hmget(ledgerKeys(FEE).acct, ...ops.map((o) => `g:${(o as { fillId: bigint }).fillId}`));
+        const records = await db.redis.hmget(ledgerKeys(FEE).acct, ...ops.map((o) => `g:${(o as { fillId: bigint }).fillId}`));
         records.forEach((rec, i) => {
           const [bf, qf] = fees[i];
           const want = [bf > 0n ? `i|${BASE}|${bf}` : "", qf > 0n ? `i|${QUOTE}|${qf}` : ""].filter((x) => x !== "").join(";");
@@ -251,9 +240,9 @@ describe("ledger", () => {
     expect(await settleFill(deps(), parties(1))).to.equal(0);
     expect(await unwindFill(deps(), parties(2))).to.equal(3);
     expect(await settleFill(deps(), parties(2))).to.equal(0);
-    const a = await getBalances({ redis }, { trader: ALICE });
-    const b = await getBalances({ redis }, { trader: BOB });
-    const f = await getBalances({ redis }, { trader: FEE });
+    const a = await getBalances({ redis: db.redis }, { trader: ALICE });
+    const b = await getBalances({ redis: db.redis }, { trader: BOB });
+    const f = await getBalances({ redis: db.redis }, { trader: FEE });
     // Settled: alice paid 300 quote, got 29 base; unwound: her 300 quote came back to available.
     expect(a[QUOTE]).to.deep.equal({ available: 300n, locked: 400n, pendingOut: 0n, pendingIn: 0n });
     expect(a[BASE]).to.deep.equal({ available: 29n, locked: 0n, pendingOut: 0n, pendingIn: 0n });
@@ -277,7 +266,7 @@ describe("ledger", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
-        await redis.flushall();
+        await db.redis.flushall();
         const bal: Record<string, bigint> = {};
         const get = (f: string) => bal[f] ?? 0n;
         const recs = new Map<number, Rec | null>();
@@ -360,7 +349,7 @@ describe("ledger", () => {
             }
             pf.delete(o.fill);
           }
-          const account = await redis.hgetall(ledgerKeys(ALICE).acct);
+          const account = await db.redis.hgetall(ledgerKeys(ALICE).acct);
           const actual = Object.fromEntries(Object.entries(account).filter(([k]) => k.startsWith("b:")).map(([k, v]) => [k.slice(2), v]));
           for (const value of Object.values(actual)) expect(BigInt(value) >= 0n, "non-negative").to.equal(true);
           const expected = Object.fromEntries(Object.entries(bal).filter(([, v]) => v !== 0n).map(([k, v]) => [k, v.toString()]));

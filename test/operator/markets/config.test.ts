@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis from "ioredis";
 import {
   MarketConfigError,
   checkOrderForMarket,
@@ -13,7 +12,7 @@ import {
   type MarketConfigInput,
 } from "../../../operator/markets";
 import { OrderFlags, type Order } from "../../../operator/orders";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { ETH_USDC, silentLogger, USDC, WETH } from "../matching/fixtures";
 
 const BASE: MarketConfigInput = {
@@ -165,23 +164,10 @@ describe("order checks against a market", () => {
 });
 
 describe("market registration in Redis", () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-  });
+  const db = useRedisServer();
 
   it("registers a market once and refuses a changed configuration under the same id", async () => {
-    const deps = { redis, logger: silentLogger };
+    const deps = { redis: db.redis, logger: silentLogger };
     const m = parseMarketConfig(BASE);
     await registerMarket(deps, m);
     await registerMarket(deps, m); // idempotent
@@ -193,7 +179,7 @@ describe("market registration in Redis", () => {
   });
 
   it("halts and resumes a market, and keeps a halt across re-registration", async () => {
-    const deps = { redis, logger: silentLogger };
+    const deps = { redis: db.redis, logger: silentLogger };
     const m = parseMarketConfig(BASE);
     await registerMarket(deps, m);
     await haltMarket(deps, { marketId: 7, reason: "drift" });

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import Redis from "ioredis";
 import {
   bookKeys,
   cancelOrders,
@@ -9,12 +8,13 @@ import {
   haltMarket,
   placeOrders,
   resumeMarket,
+  setMinNonce,
   stopEngine,
   sweepExpired,
   type MatchingEngine,
 } from "../../../operator/matching";
 import { OrderFlags } from "../../../operator/orders";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import {
   BTC_USDC,
   ETH_USDC,
@@ -24,6 +24,7 @@ import {
   USDC,
   WETH,
   accepted,
+  checkLedger,
   dumpKeys,
   fund,
   rejectedCode,
@@ -44,22 +45,11 @@ const TICK = ETH_USDC.tickSize;
 const quote = (lots: number, ticks: number) => BigInt(lots * ticks) * ETH_USDC.quotePerLotTick;
 
 describe("matching engine", () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedisServer();
   let engine: MatchingEngine;
   let clock: TestClock;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
   beforeEach(async () => {
-    await redis.flushall();
-    ({ engine, clock } = await startEngine(redis));
+    ({ engine, clock } = await startEngine(db.redis));
     for (const t of [A, B, C, D, E]) await fund(engine, t);
   });
   afterEach(async () => {
@@ -68,7 +58,7 @@ describe("matching engine", () => {
 
   async function restart(options: Parameters<typeof startEngine>[1]): Promise<void> {
     await stopEngine(engine);
-    ({ engine, clock } = await startEngine(redis, { clock, ...options }));
+    ({ engine, clock } = await startEngine(db.redis, { clock, ...options }));
   }
 
   it("matches at the maker's price in price-time priority: best price first, then earliest arrival", async () => {
@@ -130,7 +120,7 @@ describe("matching engine", () => {
     expect(usdc.locked).to.equal(0n);
     expect(usdc.pendingOut).to.equal(quote(3, 100));
     expect((await getBook(engine, { market: ETH_USDC.id })).bids).to.deep.equal([]);
-    const closed = await redis.xrange(bookKeys(ETH_USDC.id).closed, "-", "+");
+    const closed = await db.redis.xrange(bookKeys(ETH_USDC.id).closed, "-", "+");
     expect(closed.map(([, f]) => [f[1], f[11]])).to.deep.equal([[r.orderHash, "I"]]);
     // Nothing to take at all: cancelled whole, everything unlocked.
     const none = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 99, lots: 5, flags: OrderFlags.IOC })]))[0]);
@@ -140,10 +130,10 @@ describe("matching engine", () => {
 
   it("rejects a post-only order that would cross, leaving Redis as it was (but the rate bucket)", async () => {
     await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 5 }), request({ trader: B, isBuy: true, ticks: 98, lots: 5 })]);
-    const before = await dumpKeys(redis, RATE_KEYS);
+    const before = await dumpKeys(db.redis, RATE_KEYS);
     const r = (await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 100, lots: 1, flags: OrderFlags.PostOnly })]))[0];
     expect(rejectedCode(r)).to.equal("POST_ONLY_WOULD_CROSS");
-    expect(await dumpKeys(redis, RATE_KEYS)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis, RATE_KEYS)).to.deep.equal(before);
     const rests = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 99, lots: 1, flags: OrderFlags.PostOnly })]))[0]);
     expect([rests.state, rests.fills.length]).to.deep.equal(["open", 0]);
   });
@@ -232,7 +222,7 @@ describe("matching engine", () => {
   });
 
   it("rejects off-tick, off-lot and below-minimum orders before anything is written", async () => {
-    const before = await dumpKeys(redis);
+    const before = await dumpKeys(db.redis);
     const results = await placeOrders(engine, [
       { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }), order: { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }).order, price: 100n * TICK + 1n } },
       { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }), order: { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }).order, amount: LOT + 7n } },
@@ -240,18 +230,18 @@ describe("matching engine", () => {
       { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }), market: 99 },
     ]);
     expect(results.map(rejectedCode)).to.deep.equal(["OFF_TICK", "OFF_LOT", "BELOW_MIN_SIZE", "UNKNOWN_MARKET"]);
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
   });
 
   it("refuses an order the trader cannot fund, leaving Redis as it was (but the rate bucket)", async () => {
     const poor = trader(42);
     await fund(engine, poor, { [USDC]: quote(3, 100), [WETH]: 0n, [`0x${"00".repeat(19)}b3`]: 0n });
     await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 110, lots: 1 })]);
-    const before = await dumpKeys(redis, RATE_KEYS);
+    const before = await dumpKeys(db.redis, RATE_KEYS);
     const r = (await placeOrders(engine, [request({ trader: poor, isBuy: true, ticks: 100, lots: 4 })]))[0];
     expect(r).to.deep.include({ status: "rejected", code: "INSUFFICIENT_FUNDS" });
     expect(r.status === "rejected" && r.details).to.deep.include({ required: quote(4, 100), available: quote(3, 100) });
-    expect(await dumpKeys(redis, RATE_KEYS)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis, RATE_KEYS)).to.deep.equal(before);
     accepted((await placeOrders(engine, [request({ trader: poor, isBuy: true, ticks: 100, lots: 3 })]))[0]);
   });
 
@@ -263,18 +253,81 @@ describe("matching engine", () => {
     expect(r.map(rejectedCode)).to.deep.equal(["DUPLICATE_ORDER", "DUPLICATE_ORDER"]);
     expect(r[0].status === "rejected" && r[0].details.existingOrderHash).to.equal(first.orderHash);
     // The refused duplicates did not disturb the live order's payload.
-    expect(await redis.hexists(bookKeys(ETH_USDC.id).payloads, first.orderHash)).to.equal(1);
-    expect(await redis.scard(bookKeys(ETH_USDC.id).inbox)).to.equal(0);
+    expect(await db.redis.hexists(bookKeys(ETH_USDC.id).payloads, first.orderHash)).to.equal(1);
+    expect(await db.redis.scard(bookKeys(ETH_USDC.id).inbox)).to.equal(0);
+  });
+
+  it("raises a trader's minimum nonce: cancels its open orders below it, unlocks them, and refuses lower nonces from then on", async () => {
+    const [low, partly, high] = (await placeOrders(engine, [
+      request({ trader: A, isBuy: true, ticks: 90, lots: 2, nonce: 10n }),
+      request({ trader: A, isBuy: false, ticks: 120, lots: 4, nonce: 11n }),
+      request({ trader: A, isBuy: true, ticks: 91, lots: 1, nonce: 50n }),
+    ])).map(accepted);
+    const other = accepted((await placeOrders(engine, [request({ trader: B, isBuy: true, ticks: 89, lots: 1, nonce: 5n })]))[0]);
+    accepted((await placeOrders(engine, [request({ trader: C, isBuy: true, ticks: 120, lots: 1 })]))[0]); // fills 1 lot of `partly`
+
+    const result = await setMinNonce(engine, { trader: A, minNonce: 12n });
+    expect([result.minNonce, result.raised, result.notCancelled]).to.deep.equal([12n, true, []]);
+    expect(result.cancelled.map((o) => [o.orderHash, o.nonce, o.remainingAmount]).sort()).to.deep.equal(
+      [
+        [low.orderHash, 10n, 2n * LOT],
+        [partly.orderHash, 11n, 3n * LOT],
+      ].sort(),
+    );
+    expect((await getOrder(engine, { orderHash: low.orderHash }))?.state).to.equal("cancelled");
+    expect((await getOrder(engine, { orderHash: high.orderHash }))?.state).to.equal("open");
+    expect((await getOrder(engine, { orderHash: other.orderHash }))?.state).to.equal("open");
+    const bal = await getBalances(engine, { trader: A });
+    expect([bal[USDC].locked, bal[WETH].locked]).to.deep.equal([quote(1, 91), 0n]);
+
+    // Below the minimum: refused, nothing written but the rate bucket; at it: accepted.
+    const before = await dumpKeys(db.redis, RATE_KEYS);
+    const refused = (await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 80, lots: 1, nonce: 11n })]))[0];
+    expect(refused).to.deep.include({ status: "rejected", code: "NONCE_BELOW_MINIMUM", details: { nonce: 11n, minNonce: 12n } });
+    expect(await dumpKeys(db.redis, RATE_KEYS)).to.deep.equal(before);
+    accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 80, lots: 1, nonce: 12n })]))[0]);
+    // Another trader's nonces are its own.
+    accepted((await placeOrders(engine, [request({ trader: B, isBuy: true, ticks: 80, lots: 1, nonce: 6n })]))[0]);
+
+    // Only ever raised; a repeat changes nothing.
+    const lower = await setMinNonce(engine, { trader: A, minNonce: 3n });
+    expect([lower.minNonce, lower.raised, lower.cancelled, lower.notCancelled]).to.deep.equal([12n, false, [], []]);
+    const again = await setMinNonce(engine, { trader: A, minNonce: 12n });
+    expect([again.raised, again.cancelled.length]).to.deep.equal([false, 0]);
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], [A, B, C]);
+  });
+
+  it("refuses a resting order beyond maxOpenOrdersPerTrader, never an IOC order, and accepts again once one closes", async () => {
+    await restart({ maxOpenOrdersPerTrader: 2 });
+    const open = (await placeOrders(engine, [
+      request({ trader: A, isBuy: true, ticks: 90, lots: 1 }),
+      request({ trader: A, market: BTC_USDC, isBuy: true, ticks: 20_000, lots: 2 }), // the limit spans markets
+      request({ trader: A, isBuy: true, ticks: 91, lots: 1 }),
+    ]));
+    expect(open.map((r) => r.status)).to.deep.equal(["accepted", "accepted", "rejected"]);
+    expect(open[2]).to.deep.include({ code: "TOO_MANY_OPEN_ORDERS", details: { openOrders: 2, maxOpenOrders: 2 } });
+    // Another trader has its own count; an IOC order never rests and is not counted.
+    accepted((await placeOrders(engine, [request({ trader: B, isBuy: false, ticks: 95, lots: 3 })]))[0]);
+    const ioc = accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 95, lots: 1, flags: OrderFlags.IOC })]))[0]);
+    expect(ioc.state).to.equal("filled");
+    // A filled order frees its place as a cancelled one does.
+    const taker = accepted((await placeOrders(engine, [request({ trader: C, isBuy: false, ticks: 90, lots: 1 })]))[0]);
+    expect(taker.fills.map((f) => f.makerHash)).to.deep.equal([accepted(open[0]).orderHash]);
+    accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 92, lots: 1 })]))[0]);
+    expect(rejectedCode((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 93, lots: 1 })]))[0])).to.equal("TOO_MANY_OPEN_ORDERS");
+    const cancelled = await cancelOrders(engine, { trader: A, orderHashes: [accepted(open[1]).orderHash] });
+    expect(cancelled.status).to.equal("done");
+    accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 93, lots: 1 })]))[0]);
   });
 
   it("refuses orders in a halted market and unlocks them, while cancels still work", async () => {
     const resting = accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 90, lots: 1 })]))[0]);
-    const before = await dumpKeys(redis, RATE_KEYS);
+    const before = await dumpKeys(db.redis, RATE_KEYS);
     await haltMarket(engine, { market: ETH_USDC.id, reason: "reconciler drift" });
     const r = (await placeOrders(engine, [request({ trader: B, isBuy: false, ticks: 90, lots: 1 })]))[0];
     expect(rejectedCode(r)).to.equal("MARKET_HALTED");
     await resumeMarket(engine, { market: ETH_USDC.id });
-    expect(await dumpKeys(redis, RATE_KEYS)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis, RATE_KEYS)).to.deep.equal(before);
     await haltMarket(engine, { market: ETH_USDC.id, reason: "again" });
     expect((await cancelOrders(engine, { trader: A, orderHashes: [resting.orderHash] })).status).to.equal("done");
     expect((await getOrder(engine, { orderHash: resting.orderHash }))?.state).to.equal("cancelled");
@@ -320,7 +373,7 @@ describe("matching engine", () => {
     expect(next.fills.map((f) => f.makerHash)).to.deep.equal([taker.orderHash]);
     const book = await getBook(engine, { market: ETH_USDC.id });
     expect(book).to.deep.equal({ market: ETH_USDC.id, bids: [{ price: 102n * TICK, amount: LOT }], asks: [] });
-    expect(await redis.hget(bookKeys(ETH_USDC.id).state, "pending")).to.equal("");
+    expect(await db.redis.hget(bookKeys(ETH_USDC.id).state, "pending")).to.equal("");
   });
 
   it("sweeps a level deeper than one read window in arrival order, skipping cancelled orders, in one call", async () => {
@@ -361,7 +414,7 @@ describe("matching engine", () => {
       { price: 100n * TICK, amount: LOT },
       { price: 101n * TICK, amount: LOT },
     ]);
-    expect(await redis.lrange(`${bookKeys(ETH_USDC.id).prefix}lvl:s:100`, 0, -1)).to.deep.equal([accepted(s2).orderHash]);
+    expect(await db.redis.lrange(`${bookKeys(ETH_USDC.id).prefix}lvl:s:100`, 0, -1)).to.deep.equal([accepted(s2).orderHash]);
     const last = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 101, lots: 2 })]))[0]);
     expect(last.fills.map((f) => f.makerHash)).to.deep.equal([accepted(s2).orderHash, accepted(rest).orderHash]);
   });
@@ -370,12 +423,12 @@ describe("matching engine", () => {
     const maker = accepted((await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 3, receivedAt: T0 + 5 })]))[0]);
     const taker = accepted((await placeOrders(engine, [request({ trader: B, isBuy: true, ticks: 100, lots: 2, receivedAt: T0 + 9 })]))[0]);
     const k = bookKeys(ETH_USDC.id);
-    const acceptedStream = await redis.xrange(k.accepted, "-", "+");
+    const acceptedStream = await db.redis.xrange(k.accepted, "-", "+");
     expect(acceptedStream).to.deep.equal([
       ["1-0", ["h", maker.orderHash, "t", A, "ra", String(T0 + 5)]],
       ["2-0", ["h", taker.orderHash, "t", B, "ra", String(T0 + 9)]],
     ]);
-    const fills = await redis.xrange(k.fills, "-", "+");
+    const fills = await db.redis.xrange(k.fills, "-", "+");
     expect(fills).to.have.length(1);
     const [id, fields] = fills[0];
     const f = Object.fromEntries(fields.map((v, i) => [v, fields[i + 1]]).filter((_, i) => i % 2 === 0));

@@ -19,7 +19,7 @@ import { processPlaceBatch, toMatchItem } from "../../../operator/matching/place
 import { INTAKE_SCRIPT } from "../../../operator/matching/scripts";
 import { checkOrderForMarket } from "../../../operator/markets";
 import type { Address, Hex } from "../../../operator/orders";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { startRedis, useRedisServer } from "../../helpers/redis";
 import {
   BTC_USDC,
   ETH_USDC,
@@ -61,27 +61,17 @@ async function lockWithoutMatch(engine: MatchingEngine, req: PlaceOrderRequest):
 }
 
 describe("matching engine recovery", () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedisServer({ appendonly: true, appendfsync: "everysec" });
   const engines: MatchingEngine[] = [];
 
   async function engineOn(options: Parameters<typeof startEngine>[1] = {}): Promise<MatchingEngine> {
-    const { engine } = await startEngine(redis, options);
+    const { engine } = await startEngine(db.redis, options);
     engines.push(engine);
     return engine;
   }
 
-  before(async () => {
-    server = await startRedis({ appendonly: true, appendfsync: "everysec" });
-    redis = new Redis(server.url);
-    redis.on("error", () => undefined); // refused connections while Redis restarts
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
+  before(() => {
+    db.redis.on("error", () => undefined); // refused connections while Redis restarts
   });
   afterEach(async () => {
     // A "crashed" engine is simply abandoned; stopping it only detaches its listener.
@@ -94,14 +84,14 @@ describe("matching engine recovery", () => {
     const [ask] = (await placeOrders(engine, [request({ trader: MAKERS[0], isBuy: false, ticks: 100, lots: 5 }), request({ trader: MAKERS[1], isBuy: true, ticks: 90, lots: 5 })])).map(accepted);
     accepted((await placeOrders(engine, [request({ trader: TAKER, isBuy: true, ticks: 100, lots: 2 })]))[0]);
     await new Promise((r) => setTimeout(r, 50)); // the engine's lazy cursor write
-    const before = await dumpKeys(redis);
-    await server.restart(); // SHUTDOWN (AOF flushed), start again on the same files
-    expect(await dumpKeys(redis)).to.deep.equal(before);
+    const before = await dumpKeys(db.redis);
+    await db.server.restart(); // SHUTDOWN (AOF flushed), start again on the same files
+    expect(await dumpKeys(db.redis)).to.deep.equal(before);
     // The restarted Redis has no scripts: the engine reloads them on NOSCRIPT and continues.
     const r = accepted((await placeOrders(engine, [request({ trader: TAKER, isBuy: true, ticks: 100, lots: 3 })]))[0]);
     expect(r.fills.map((f) => [f.makerHash, f.fillId & 0xffffn])).to.deep.equal([[ask.orderHash, 2n]]);
     expect((await getOrder(engine, { orderHash: ask.orderHash }))?.state).to.equal("filled");
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
   });
 
   it("loses and doubles nothing when Redis restarts while placements are in flight", async function () {
@@ -135,15 +125,15 @@ describe("matching engine recovery", () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 30));
-    await server.restart();
+    await db.server.restart();
     await flow;
     // Settle anything an error left open, then everything must add up.
     await recover(engine);
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], traders, fundedTotals(traders.length));
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], traders, fundedTotals(traders.length));
     for (const h of accepted_) expect(await getOrder(engine, { orderHash: h }), h).to.not.equal(null);
     expect(outcomes.filter((o) => o === "accepted").length).to.be.greaterThan(200);
     // Every accepted order has exactly one sequence number.
-    const seqs = (await redis.xrange(bookKeys(ETH_USDC.id).accepted, "-", "+")).map(([, f]) => f[1]);
+    const seqs = (await db.redis.xrange(bookKeys(ETH_USDC.id).accepted, "-", "+")).map(([, f]) => f[1]);
     expect(new Set(seqs).size).to.equal(seqs.length);
   });
 
@@ -200,8 +190,8 @@ describe("matching engine recovery", () => {
     expect([view?.state, view?.filledAmount, view?.seq]).to.deep.equal(["filled", 2n * LOT, 2]);
     expect((await getOrder(second, { orderHash: ask.orderHash }))?.remainingAmount).to.equal(3n * LOT);
     expect(await getOrder(second, { orderHash: refused.orderHash })).to.equal(null);
-    expect(await redis.hexists(bookKeys(ETH_USDC.id).payloads, refused.orderHash)).to.equal(0);
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
+    expect(await db.redis.hexists(bookKeys(ETH_USDC.id).payloads, refused.orderHash)).to.equal(0);
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
   });
 
   it("applies, on start, the journal a crash left between the match and the ledger, exactly once", async () => {
@@ -212,16 +202,16 @@ describe("matching engine recovery", () => {
     const [r] = await processPlaceBatch(first, [request({ trader: TAKER, isBuy: true, ticks: 101, lots: 7 })]);
     expect(accepted(r).fills).to.have.length(2);
     expect((await getBalances(first, { trader: MAKERS[0] }))[WETH].locked).to.equal(5n * LOT); // not applied
-    expect(await redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("0");
+    expect(await db.redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("0");
     const second = await engineOn();
     expect((await getBalances(second, { trader: MAKERS[0] }))[WETH]).to.deep.include({ locked: 0n, pendingOut: 5n * LOT });
-    expect(await redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("2");
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
+    expect(await db.redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("2");
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
     // Applying everything again from an old cursor changes nothing.
-    await redis.hset(bookKeys(ETH_USDC.id).state, "appliedFill", 0, "appliedClose", 0);
-    const before = await dumpKeys(redis, /:state$/);
+    await db.redis.hset(bookKeys(ETH_USDC.id).state, "appliedFill", 0, "appliedClose", 0);
+    const before = await dumpKeys(db.redis, /:state$/);
     await recover(second);
-    expect(await dumpKeys(redis, /:state$/)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis, /:state$/)).to.deep.equal(before);
   });
 
   it("finishes, on start, a taker whose matching the fill cap had cut when the process died", async () => {
@@ -239,7 +229,7 @@ describe("matching engine recovery", () => {
     const view = await getOrder(second, { orderHash: item.hash });
     expect([view?.state, view?.filledAmount, view?.remainingAmount]).to.deep.equal(["open", 5n * LOT, 1n * LOT]);
     expect(await getBook(second, { market: ETH_USDC.id })).to.deep.equal({ market: ETH_USDC.id, bids: [{ price: 104n * ETH_USDC.tickSize, amount: LOT }], asks: [] });
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
   });
 
   it("treats a match call whose reply was lost as known, and reads its fills back from the stream", async () => {
@@ -256,7 +246,7 @@ describe("matching engine recovery", () => {
     const o = outcomes.get(item.hash)!;
     expect([o.status, o.state, o.fills.map((f) => f.makerHash)]).to.deep.equal(["K", "f", [ask.orderHash]]);
     await flush(engine, T0);
-    await checkLedger(redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
     expect((await getBalances(engine, { trader: TAKER }))[WETH].pendingIn).to.equal(2n * LOT - (2n * LOT * 30n) / 10_000n);
   });
 });

@@ -1,9 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis from "ioredis";
 import { cancelOrders, getBook, getOrder, placeOrders, stopEngine, type PlaceOrderRequest } from "../../../operator/matching";
 import { OrderFlags, type Address, type Hex } from "../../../operator/orders";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { BTC_USDC, ETH_USDC, checkLedger, fund, fundedTotals, request, startEngine, trader } from "./fixtures";
 
 /**
@@ -107,24 +106,14 @@ const action = fc.oneof(
 );
 
 describe("matching engine against a reference book", () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
+  const db = useRedisServer();
 
   it("produces the fills, outcomes and book of the reference for random order sequences", async function () {
     this.timeout(120_000);
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 8, maxLength: 40 }), fc.constantFrom(1, 2, 1000), async (actions, maxFillsPerCall) => {
-        await redis.flushall();
-        const { engine } = await startEngine(redis, { maxFillsPerCall });
+        await db.redis.flushall();
+        const { engine } = await startEngine(db.redis, { maxFillsPerCall });
         try {
           for (const t of TRADERS) await fund(engine, t);
           const ref = new ReferenceBook();
@@ -165,7 +154,7 @@ describe("matching engine against a reference book", () => {
             const view = await getOrder(engine, { orderHash: hash, market: ETH_USDC.id });
             expect([view?.state, Number((view?.remainingAmount ?? 0n) / ETH_USDC.lotSize)]).to.deep.equal([o.state, o.rem]);
           }
-          await checkLedger(redis, [ETH_USDC, BTC_USDC], TRADERS, fundedTotals(TRADERS.length));
+          await checkLedger(db.redis, [ETH_USDC, BTC_USDC], TRADERS, fundedTotals(TRADERS.length));
         } finally {
           await stopEngine(engine);
         }
@@ -193,8 +182,8 @@ describe("matching engine against a reference book", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(bigAction, { minLength: 3, maxLength: 8 }), fc.constantFrom(7, 500), fc.constantFrom(3, 1000), async (actions, maxOrdersPerCall, maxFillsPerCall) => {
-        await redis.flushall();
-        const { engine } = await startEngine(redis, { maxOrdersPerCall, maxFillsPerCall });
+        await db.redis.flushall();
+        const { engine } = await startEngine(db.redis, { maxOrdersPerCall, maxFillsPerCall });
         try {
           for (const t of many) await fund(engine, t);
           const ref = new ReferenceBook();
@@ -237,7 +226,7 @@ describe("matching engine against a reference book", () => {
             const view = await getOrder(engine, { orderHash: hash, market: ETH_USDC.id });
             expect([view?.state, Number((view?.remainingAmount ?? 0n) / ETH_USDC.lotSize)]).to.deep.equal([o.state, o.rem]);
           }
-          await checkLedger(redis, [ETH_USDC, BTC_USDC], many, fundedTotals(many.length));
+          await checkLedger(db.redis, [ETH_USDC, BTC_USDC], many, fundedTotals(many.length));
         } finally {
           await stopEngine(engine);
         }

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import Redis, { Command } from "ioredis";
+import { Command } from "ioredis";
 import { ScriptRunner, defineScript, encodeEvalsha, encodeEvalshaBatch, joinArg, type ScriptArg } from "../../../operator/redis";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { silentLogger } from "./fixtures";
 
 /** What ioredis writes for the same EVALSHA (its own encoder, arguments joined). */
@@ -17,17 +17,7 @@ const arg: fc.Arbitrary<ScriptArg> = fc.oneof(ascii, fc.integer({ min: -1e9, max
 const sha = fc.stringMatching(/^[0-9a-f]{40}$/);
 
 describe("EVALSHA wire encoding", () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis({ appendonly: false });
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
-  });
+  const db = useRedisServer({ appendonly: false });
 
   it("writes exactly the bytes ioredis writes, arguments given in parts included", () => {
     fc.assert(
@@ -53,7 +43,7 @@ describe("EVALSHA wire encoding", () => {
     expect(encodeEvalsha("a".repeat(40), ["k"], ["prix: 5 €"])).to.equal(undefined);
     expect(encodeEvalshaBatch([{ sha: "a".repeat(40), keys: ["k"], args: ["ok"] }, { sha: "a".repeat(40), keys: ["k"], args: [["é", 1n]] }])).to.equal(undefined);
     const echo = defineScript({ name: "test.echoAll", body: "-- echo_all.lua\nreturn ARGV" });
-    const runner = new ScriptRunner({ redis, logger: silentLogger }, [echo]);
+    const runner = new ScriptRunner({ redis: db.redis, logger: silentLogger }, [echo]);
     await runner.load();
     const [plain, mixed] = await runner.batch([
       { script: echo, keys: ["k"], args: ["abc", 12, ["x|", 7n, "|y"]] },

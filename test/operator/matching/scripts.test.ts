@@ -1,26 +1,18 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import Redis from "ioredis";
 import { ENGINE_SCRIPTS } from "../../../operator/matching";
 import { ScriptRunner, createRedisClient, defineScript, keySlot, marketTag, traderTag } from "../../../operator/redis";
-import { startRedis, type RedisServer } from "../../helpers/redis";
+import { useRedisServer } from "../../helpers/redis";
 import { silentLogger } from "./fixtures";
 
 const LUA_DIRS = ["operator/redis/lua", "operator/ledger/lua", "operator/matching/lua"].map((d) => path.join(__dirname, "../../..", d));
 
 describe("lua scripts and their loader", () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedisServer({ appendonly: false });
 
-  before(async () => {
-    server = await startRedis({ appendonly: false });
-    redis = new Redis(server.url);
-    redis.on("error", () => undefined); // refused connections while Redis restarts
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.destroy();
+  before(() => {
+    db.redis.on("error", () => undefined); // refused connections while Redis restarts
   });
 
   it("opens every script with a comment block documenting its KEYS, ARGV and return value", () => {
@@ -38,30 +30,30 @@ describe("lua scripts and their loader", () => {
         checked++;
       }
     }
-    expect(checked).to.equal(8);
+    expect(checked).to.equal(9);
   });
 
   it("loads every script by SHA, and reloads them when Redis answers NOSCRIPT", async () => {
-    const runner = new ScriptRunner({ redis, logger: silentLogger }, ENGINE_SCRIPTS);
+    const runner = new ScriptRunner({ redis: db.redis, logger: silentLogger }, ENGINE_SCRIPTS);
     await runner.load();
-    const exists = (await redis.script("EXISTS", ...ENGINE_SCRIPTS.map((s) => s.sha))) as number[];
+    const exists = (await db.redis.script("EXISTS", ...ENGINE_SCRIPTS.map((s) => s.sha))) as number[];
     expect(exists.every((e) => e === 1)).to.equal(true);
     const echo = defineScript({ name: "test.echo", body: "-- echo.lua\nreturn ARGV[1]" });
     expect(await runner.call({ script: echo, keys: ["k"], args: ["hi"] })).to.equal("hi");
-    await redis.script("FLUSH");
+    await db.redis.script("FLUSH");
     // Both the registered scripts and the one first seen in a call come back.
     expect(await runner.call({ script: echo, keys: ["k"], args: ["again"] })).to.equal("again");
-    const after = (await redis.script("EXISTS", ...ENGINE_SCRIPTS.map((s) => s.sha))) as number[];
+    const after = (await db.redis.script("EXISTS", ...ENGINE_SCRIPTS.map((s) => s.sha))) as number[];
     expect(after.every((e) => e === 1)).to.equal(true);
   });
 
   it("creates a client from a URL that runs the scripts and survives a restart of Redis", async () => {
-    const client = createRedisClient({ logger: silentLogger }, { url: server.url });
+    const client = createRedisClient({ logger: silentLogger }, { url: db.server.url });
     try {
       const runner = new ScriptRunner({ redis: client, logger: silentLogger }, []);
       const echo = defineScript({ name: "test.echo", body: "-- echo.lua\nreturn ARGV[1]" });
       expect(await runner.call({ script: echo, keys: ["k"], args: ["one"] })).to.equal("one");
-      await server.restart();
+      await db.server.restart();
       expect(await runner.call({ script: echo, keys: ["k"], args: ["two"] })).to.equal("two");
     } finally {
       client.disconnect();
@@ -69,7 +61,7 @@ describe("lua scripts and their loader", () => {
   });
 
   it("returns a script's error reply to its own call only", async () => {
-    const runner = new ScriptRunner({ redis, logger: silentLogger }, []);
+    const runner = new ScriptRunner({ redis: db.redis, logger: silentLogger }, []);
     const failing = defineScript({ name: "test.fail", body: "return redis.error_reply('BAD_INPUT nope')" });
     const fine = defineScript({ name: "test.fine", body: "return 1" });
     const [a, b] = await runner.batch([
@@ -81,7 +73,7 @@ describe("lua scripts and their loader", () => {
   });
 
   it("refuses, in TypeScript, a call whose declared keys span two slots when asked to check", async () => {
-    const runner = new ScriptRunner({ redis, logger: silentLogger }, [], { assertSingleSlot: true });
+    const runner = new ScriptRunner({ redis: db.redis, logger: silentLogger }, [], { assertSingleSlot: true });
     const fine = defineScript({ name: "test.fine", body: "return 1" });
     let message = "";
     await runner.batch([{ script: fine, keys: [`a:${marketTag(1)}`, `b:${traderTag("0x" + "1".repeat(40))}`], args: [] }]).catch((e: Error) => (message = e.message));
