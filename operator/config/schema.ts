@@ -18,6 +18,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const APPENDFSYNC_POLICIES = ["always", "everysec", "no"] as const;
 export type AppendFsyncPolicy = (typeof APPENDFSYNC_POLICIES)[number];
 
+/** Default per-trader limits (also what the engine benchmark runs with, to measure their cost). */
+export const DEFAULT_LIMITS = {
+  placeRateLimit: { burst: 200, perSecond: 100 },
+  cancelRateLimit: { burst: 400, perSecond: 200 },
+  maxOpenOrdersPerTrader: 1_000,
+} as const;
+
 type Raw = string | undefined;
 
 function issue(ctx: z.RefinementCtx, message: string): never {
@@ -142,11 +149,11 @@ export function envSchema(machine: { cpuCount: number }) {
     // Limits
     HYPERINDEX_MAX_BODY_BYTES: withDefault(131_072, positiveInt(64 * 1024 * 1024)),
     HYPERINDEX_MAX_ORDERS_PER_REQUEST: withDefault(100, positiveInt(10_000)),
-    HYPERINDEX_RATE_LIMIT_PLACE_BURST: withDefault(200, positiveInt()),
-    HYPERINDEX_RATE_LIMIT_PLACE_PER_SECOND: withDefault(100, positiveInt()),
-    HYPERINDEX_RATE_LIMIT_CANCEL_BURST: withDefault(400, positiveInt()),
-    HYPERINDEX_RATE_LIMIT_CANCEL_PER_SECOND: withDefault(200, positiveInt()),
-    HYPERINDEX_MAX_OPEN_ORDERS_PER_TRADER: withDefault(1_000, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_PLACE_BURST: withDefault(DEFAULT_LIMITS.placeRateLimit.burst, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_PLACE_PER_SECOND: withDefault(DEFAULT_LIMITS.placeRateLimit.perSecond, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_CANCEL_BURST: withDefault(DEFAULT_LIMITS.cancelRateLimit.burst, positiveInt()),
+    HYPERINDEX_RATE_LIMIT_CANCEL_PER_SECOND: withDefault(DEFAULT_LIMITS.cancelRateLimit.perSecond, positiveInt()),
+    HYPERINDEX_MAX_OPEN_ORDERS_PER_TRADER: withDefault(DEFAULT_LIMITS.maxOpenOrdersPerTrader, positiveInt()),
     HYPERINDEX_MAX_EXPIRY_SECONDS: withDefault(30 * 86_400, positiveInt()),
     // Verifier
     HYPERINDEX_VERIFIER_POOL_SIZE: withDefault(machine.cpuCount, positiveInt(1_024)),

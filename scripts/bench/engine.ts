@@ -33,6 +33,7 @@ import { startRedis, type RedisServer } from "../lib/redisServer";
 import {
   BASE,
   BENCH_DOMAIN,
+  BENCH_ENGINE_LIMITS,
   BENCH_MARKET,
   FEE_ACCOUNT,
   QUOTE,
@@ -65,7 +66,7 @@ interface Pipeline {
 async function freshPipeline(server: RedisServer, traders: readonly BenchTrader[]): Promise<Pipeline> {
   const redis = createRedisClient({ logger }, { url: server.url });
   await redis.flushall();
-  const engine = await createEngine({ redis, logger, metrics: createRegistry() }, { markets: [BENCH_MARKET], feeAccount: FEE_ACCOUNT });
+  const engine = await createEngine({ redis, logger, metrics: createRegistry() }, { markets: [BENCH_MARKET], feeAccount: FEE_ACCOUNT, ...BENCH_ENGINE_LIMITS });
   const funding = 10n ** 30n;
   await Promise.all(
     traders.flatMap((t) =>

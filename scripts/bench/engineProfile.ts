@@ -43,7 +43,7 @@ import { commandStats, cpuMeter, measureScripts, redisCpu, scriptReport, startCa
 import { createMarketLookup } from "../../operator/config";
 import { validateSignedOrder } from "../../operator/orders";
 import { createVerifierPool } from "../../operator/orders/verifier";
-import { BASE, BENCH_DOMAIN, BENCH_MARKET, FEE_ACCOUNT, QUOTE, benchTraders, signedOrders, type BenchTrader, type SignedBenchOrder } from "./engineWorkload";
+import { BASE, BENCH_DOMAIN, BENCH_ENGINE_LIMITS, BENCH_MARKET, FEE_ACCOUNT, QUOTE, benchTraders, signedOrders, type BenchTrader, type SignedBenchOrder } from "./engineWorkload";
 
 const ORDERS = Number(process.env.PROFILE_ORDERS ?? 20_000);
 const CHUNK = Number(process.env.PROFILE_CHUNK ?? 250);
@@ -55,7 +55,7 @@ const logger = createLogger({ level: "silent" });
 async function fresh(server: RedisServer, traders: readonly BenchTrader[]): Promise<{ engine: MatchingEngine; redis: RedisClient }> {
   const redis = createRedisClient({ logger }, { url: server.url });
   await redis.flushall();
-  const engine = await createEngine({ redis, logger, metrics: createRegistry() }, { markets: [BENCH_MARKET], feeAccount: FEE_ACCOUNT });
+  const engine = await createEngine({ redis, logger, metrics: createRegistry() }, { markets: [BENCH_MARKET], feeAccount: FEE_ACCOUNT, ...BENCH_ENGINE_LIMITS });
   const funding = 10n ** 30n;
   await Promise.all(
     traders.flatMap((t) => [BASE, QUOTE].map((token) => creditDeposit(engine, { trader: t.address, token, amount: funding, depositId: `bench:${t.address}:${token}` }))),

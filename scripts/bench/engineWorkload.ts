@@ -5,6 +5,8 @@
  */
 import { OrderFlags, OrderHasher, keccak256, privateKeyToAddress, signDigest, type Address, type Hex, type Order, type OrderDomain } from "../../operator/orders";
 import type { MarketConfig } from "../../operator/markets";
+import { DEFAULT_LIMITS } from "../../operator/config";
+import type { EngineConfig } from "../../operator/matching";
 
 export const BENCH_DOMAIN: OrderDomain = { chainId: 31337n, verifyingContract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" };
 export const BASE: Address = "0x1000000000000000000000000000000000000001";
@@ -12,6 +14,15 @@ export const QUOTE: Address = "0x2000000000000000000000000000000000000002";
 export const FEE_ACCOUNT: Address = "0xfee0000000000000000000000000000000000fee";
 
 /** 0.01 quote unit ticks, 0.001 base unit lots: 10 quote atoms per lot per tick. */
+/** The daemon's default per-trader limits: the benchmark pays for the checks production runs. */
+export const BENCH_ENGINE_LIMITS: Pick<EngineConfig, "rateLimits" | "maxOpenOrdersPerTrader"> = {
+  rateLimits: {
+    place: { capacity: DEFAULT_LIMITS.placeRateLimit.burst, refillPerSecond: DEFAULT_LIMITS.placeRateLimit.perSecond },
+    cancel: { capacity: DEFAULT_LIMITS.cancelRateLimit.burst, refillPerSecond: DEFAULT_LIMITS.cancelRateLimit.perSecond },
+  },
+  maxOpenOrdersPerTrader: DEFAULT_LIMITS.maxOpenOrdersPerTrader,
+};
+
 export const BENCH_MARKET: MarketConfig = {
   id: 1,
   symbol: "WETH-USDC",
