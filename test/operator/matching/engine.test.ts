@@ -297,6 +297,33 @@ describe("matching engine", () => {
     await checkLedger(db.redis, [ETH_USDC, BTC_USDC], [A, B, C]);
   });
 
+  it("applies a minimum nonce raised by a second engine on the same Redis (the admin command beside the daemon)", async () => {
+    const resting = (await placeOrders(engine, [
+      request({ trader: A, isBuy: true, ticks: 90, lots: 2, nonce: 1n }),
+      request({ trader: A, isBuy: false, ticks: 110, lots: 3, nonce: 2n }),
+      request({ trader: A, isBuy: false, ticks: 111, lots: 3, nonce: 9n }),
+    ])).map(accepted);
+    accepted((await placeOrders(engine, [request({ trader: B, isBuy: false, ticks: 90, lots: 1 })]))[0]); // fills half of nonce 1
+    const { engine: admin } = await startEngine(db.redis, { clock, recoverOnStart: false });
+    try {
+      const result = await setMinNonce(admin, { trader: A, minNonce: 5n });
+      expect(result.cancelled.map((o) => o.nonce).sort()).to.deep.equal([1n, 2n]);
+    } finally {
+      await stopEngine(admin);
+    }
+    // The daemon's engine goes on: the cancelled orders are gone from its book, the minimum holds.
+    expect(rejectedCode((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 80, lots: 1, nonce: 4n })]))[0])).to.equal("NONCE_BELOW_MINIMUM");
+    const taker = accepted((await placeOrders(engine, [request({ trader: C, isBuy: true, ticks: 111, lots: 4 })]))[0]);
+    expect(taker.fills.map((f) => [f.makerHash, Number(f.amount / LOT)])).to.deep.equal([[resting[2].orderHash, 3]]);
+    accepted((await placeOrders(engine, [request({ trader: D, isBuy: false, ticks: 85, lots: 1 })]))[0]); // rests: the bid at 90 is gone
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], [A, B, C, D]);
+    await stopEngine(engine);
+    ({ engine, clock } = await startEngine(db.redis, { clock }));
+    await checkLedger(db.redis, [ETH_USDC, BTC_USDC], [A, B, C, D]);
+    const bal = await getBalances(engine, { trader: A });
+    expect([bal[USDC].locked, bal[WETH].locked]).to.deep.equal([0n, 0n]);
+  });
+
   it("refuses a resting order beyond maxOpenOrdersPerTrader, never an IOC order, and accepts again once one closes", async () => {
     await restart({ maxOpenOrdersPerTrader: 2 });
     const open = (await placeOrders(engine, [
