@@ -15,7 +15,7 @@ export {
   MAX_FEE_BPS,
   type MarketConfigInput,
 } from "./config";
-export { checkOrderForMarket, lotsToAtoms, type MarketOrder, type MarketOrderCheck, type MarketRejectCode } from "./orderCheck";
+export { checkOrderForMarket, orderUnits, lotsToAtoms, type MarketOrder, type MarketOrderCheck, type MarketReject, type MarketRejectCode } from "./orderCheck";
 export { createMarketRegistry, type MarketRegistry } from "./registry";
 export { MarketConfigError, type MarketConfigErrorCode } from "./errors";
 export { marketKeys, MARKETS_KEYSPACE } from "./keys";

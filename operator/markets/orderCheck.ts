@@ -29,11 +29,16 @@ export interface MarketOrder {
   lockPerLot: bigint;
 }
 
-export type MarketOrderCheck =
-  | ({ ok: true } & MarketOrder)
-  | { ok: false; code: MarketRejectCode; message: string; details: Record<string, unknown> };
+export interface MarketReject {
+  ok: false;
+  code: MarketRejectCode;
+  message: string;
+  details: Record<string, unknown>;
+}
 
-function reject(code: MarketRejectCode, message: string, details: Record<string, unknown> = {}): MarketOrderCheck {
+export type MarketOrderCheck = ({ ok: true } & MarketOrder) | MarketReject;
+
+function reject(code: MarketRejectCode, message: string, details: Record<string, unknown> = {}): MarketReject {
   return { ok: false, code, message, details };
 }
 
@@ -48,6 +53,40 @@ export function checkOrderForMarket(market: Market, order: Order, nowSec: number
   if ((order.flags & ~KNOWN_ORDER_FLAGS) !== 0 || order.flags === (OrderFlags.PostOnly | OrderFlags.IOC)) {
     return reject("INVALID_FLAGS", "unknown flag bits, or post-only together with IOC", { flags: order.flags });
   }
+  const units = orderUnits(market, order);
+  if (!units.ok) return units;
+  const { priceTicks, lots } = units;
+  const canTake = (order.flags & OrderFlags.PostOnly) === 0;
+  const canRest = (order.flags & OrderFlags.IOC) === 0;
+  if ((canTake && order.maxTakerFeeBps < market.takerFeeBps) || (canRest && order.maxMakerFeeBps < market.makerFeeBps)) {
+    return reject("FEE_CAP_TOO_LOW", "the order's fee caps are below the market's fees", {
+      makerFeeBps: market.makerFeeBps,
+      takerFeeBps: market.takerFeeBps,
+    });
+  }
+  if (order.expiry < BigInt(nowSec + expiryMarginSec)) {
+    return reject("ORDER_EXPIRED", "the order has expired", { expiry: order.expiry, now: nowSec });
+  }
+  const lockPerLot = order.isBuy ? BigInt(priceTicks) * market.quotePerLotTick : market.lotSize;
+  return {
+    ok: true,
+    priceTicks,
+    lots,
+    lockToken: order.isBuy ? market.quoteToken : market.baseToken,
+    lockAtoms: BigInt(lots) * lockPerLot,
+    lockPerLot,
+  };
+}
+
+/**
+ * The order's price in ticks and amount in lots, both exact and within the market's bounds
+ * (at most 2^53 - 1: safe as numbers, and as Lua integers); else the reason. Part of
+ * checkOrderForMarket; recovery uses it alone on orders read back from Redis.
+ */
+export function orderUnits(
+  market: Market,
+  order: Pick<Order, "price" | "amount">,
+): { ok: true; priceTicks: number; lots: number } | MarketReject {
   if (order.price <= 0n || order.price % market.tickSize !== 0n) {
     return reject("OFF_TICK", "price is not a positive multiple of the tick size", { price: order.price, tickSize: market.tickSize });
   }
@@ -65,28 +104,7 @@ export function checkOrderForMarket(market: Market, order: Order, nowSec: number
   if (lots > BigInt(market.maxLots)) {
     return reject("SIZE_OUT_OF_RANGE", "amount is above the market's maximum", { amount: order.amount, maxAmount: BigInt(market.maxLots) * market.lotSize });
   }
-  const canTake = (order.flags & OrderFlags.PostOnly) === 0;
-  const canRest = (order.flags & OrderFlags.IOC) === 0;
-  if ((canTake && order.maxTakerFeeBps < market.takerFeeBps) || (canRest && order.maxMakerFeeBps < market.makerFeeBps)) {
-    return reject("FEE_CAP_TOO_LOW", "the order's fee caps are below the market's fees", {
-      makerFeeBps: market.makerFeeBps,
-      takerFeeBps: market.takerFeeBps,
-    });
-  }
-  if (order.expiry < BigInt(nowSec + expiryMarginSec)) {
-    return reject("ORDER_EXPIRED", "the order has expired", { expiry: order.expiry, now: nowSec });
-  }
-  const priceTicks = Number(ticks);
-  const lotsN = Number(lots);
-  const lockPerLot = order.isBuy ? ticks * market.quotePerLotTick : market.lotSize;
-  return {
-    ok: true,
-    priceTicks,
-    lots: lotsN,
-    lockToken: order.isBuy ? market.quoteToken : market.baseToken,
-    lockAtoms: lots * lockPerLot,
-    lockPerLot,
-  };
+  return { ok: true, priceTicks: Number(ticks), lots: Number(lots) };
 }
 
 /** Atoms of `lots` at `priceTicks`: base = lots * lotSize, quote = lots * priceTicks * quotePerLotTick. */

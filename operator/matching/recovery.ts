@@ -20,8 +20,10 @@
  * nothing: each order is matched once, each journal entry is applied once.
  */
 import { ledgerKeys } from "../ledger/keys";
+import { orderUnits } from "../markets";
 import type { Hex } from "../orders";
 import type { MatchingEngine, ResyncNeed } from "./engine";
+import { EngineError } from "./errors";
 import { readCloses, readFills } from "./journal";
 import { bookKeys } from "./keys";
 import { flush } from "./ledgerRound";
@@ -96,8 +98,12 @@ export async function settleInboxes(engine: MatchingEngine): Promise<Omit<Recove
     candidates.forEach((c, i) => {
       if (locks[i] !== 1) return discard.push(c.hash);
       const p = c.payload;
+      // Checked against this same configuration when it was placed (a market's registered
+      // configuration never changes), so it fits; the check keeps ticks and lots exact.
+      const units = orderUnits(market, p.order);
+      if (!units.ok) throw new EngineError("ENGINE_INVARIANT", `inbox order ${c.hash} does not fit market ${market.id}: ${units.code}`, { details: units.details });
       const req = { order: p.order, orderHash: c.hash, signature: p.signature, market: p.market, receivedAt: p.receivedAt };
-      replay.push({ payload: p, item: toMatchItem(engine, req, Number(p.order.price / market.tickSize), Number(p.order.amount / market.lotSize)) });
+      replay.push({ payload: p, item: toMatchItem(engine, req, units.priceTicks, units.lots) });
     });
     report.discarded += discard.length;
     if (discard.length > 0) engine.addDiscards(market.id, discard);
