@@ -39,25 +39,23 @@ export interface SetMinNonceResult {
 }
 
 export async function processSetMinNonce(engine: MatchingEngine, params: SetMinNonceParams): Promise<SetMinNonceResult> {
-  const trader = (typeof params.trader === "string" ? params.trader.toLowerCase() : "") as Address;
-  if (!/^0x[0-9a-f]{40}$/.test(trader)) throw new EngineError("ENGINE_BAD_REQUEST", "trader is not an address", { details: { trader: params.trader } });
-  if (typeof params.minNonce !== "bigint" || params.minNonce < 0n || params.minNonce >= 1n << 256n) {
-    throw new EngineError("ENGINE_BAD_REQUEST", "minNonce must be a uint256", { details: { minNonce: params.minNonce } });
-  }
-
-  // ---- 1. record the minimum; list the open orders below it
-  const { minNonce, raised, below } = await raiseMinNonce({ scripts: engine.scripts }, { trader, minNonce: params.minNonce });
+  // ---- 1. record the minimum (raiseMinNonce validates the trader and the nonce); list the
+  // open orders below it
+  const { minNonce, raised, below } = await raiseMinNonce({ scripts: engine.scripts }, params);
+  const trader = params.trader.toLowerCase() as Address;
 
   // ---- 2. cancel those this engine serves
   const result: SetMinNonceResult = { trader, minNonce, raised, cancelled: [], notCancelled: [] };
-  const served = below.filter((o) => engine.markets.byId(o.market) !== undefined);
-  for (const o of below) if (!served.includes(o)) result.notCancelled.push({ ...o, code: "MARKET_NOT_SERVED" });
-  if (served.length > 0) {
-    const nonceOf = new Map(served.map((o) => [o.orderHash, o]));
-    const cancel = await processCancel(engine, { trader, orderHashes: served.map((o) => o.orderHash) }, { rateLimited: false });
+  const served = new Map<Hex, (typeof below)[number]>();
+  for (const o of below) {
+    if (engine.markets.byId(o.market)) served.set(o.orderHash, o);
+    else result.notCancelled.push({ ...o, code: "MARKET_NOT_SERVED" });
+  }
+  if (served.size > 0) {
+    const cancel = await processCancel(engine, { trader, orderHashes: [...served.keys()] }, { rateLimited: false });
     if (cancel.status !== "done") throw new EngineError("ENGINE_INVARIANT", `cancel refused without a rate limit: ${cancel.code}`);
     for (const r of cancel.results) {
-      const o = nonceOf.get(r.orderHash)!;
+      const o = served.get(r.orderHash)!;
       if (r.status === "cancelled") result.cancelled.push({ ...o, remainingAmount: r.remainingAmount });
       else result.notCancelled.push({ ...o, code: r.code });
     }
