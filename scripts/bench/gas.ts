@@ -19,8 +19,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import { DEFAULT_PRICE, ONE_BASE, deploySettlementFixture, fundTraders } from "../../test/helpers/settlementFixture";
-import { buildStandardBatch, settleStandardBatch, standardPopulation, type Nonces } from "./standardMix";
+import { buildStandardBatch, settleStandardBatch, standardSetup } from "./standardMix";
 
 const SIZES = [1, 10, 50, 100, 200] as const;
 const SMALL_BLOCK_GAS = 3_000_000n;
@@ -28,13 +27,7 @@ const SMALL_BLOCK_GAS = 3_000_000n;
 const REFERENCE_GAS_PER_TRADE = 60_000;
 /** Gas of one standard batch of `n` fills; `steady` settles a warm-up batch first. */
 async function measure(n: number, steady: boolean): Promise<bigint> {
-  const fx = await deploySettlementFixture();
-  const pop = standardPopulation(n, `bench:${n}:${steady ? "steady" : "cold"}`);
-  const all = [...pop.makers, ...pop.takers].map((t) => t.address);
-  await fundTraders(fx, all, ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
-  const nonces: Nonces = new Map();
-  let batchId = 1n;
-  if (steady) await settleStandardBatch(fx, batchId++, buildStandardBatch(fx, pop, nonces, n, 0n));
+  const { fx, pop, nonces, batchId } = await standardSetup(n, `bench:${n}:${steady ? "steady" : "cold"}`, steady);
   return settleStandardBatch(fx, batchId, buildStandardBatch(fx, pop, nonces, n, 1_000_000n));
 }
 

@@ -5,8 +5,7 @@
  * the contract; the benchmark of record is bench:gas.
  */
 import hre from "hardhat";
-import { DEFAULT_PRICE, ONE_BASE, deploySettlementFixture, fundTraders } from "../../test/helpers/settlementFixture";
-import { buildStandardBatch, standardPopulation, type Nonces } from "./standardMix";
+import { buildStandardBatch, settleStandardBatch, standardSetup } from "./standardMix";
 
 interface StructLog {
   op: string;
@@ -18,16 +17,12 @@ interface StructLog {
 
 async function main(): Promise<void> {
   const n = Number(process.env.GAS_PROFILE_FILLS ?? 100);
-  const fx = await deploySettlementFixture();
-  const pop = standardPopulation(n, `profile:${n}`);
-  await fundTraders(fx, [...pop.makers, ...pop.takers].map((t) => t.address), ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
-  const nonces: Nonces = new Map();
-  const warm = buildStandardBatch(fx, pop, nonces, n, 0n);
-  await (await fx.settlement.connect(fx.operator).settleBatch(1n, warm.orders, warm.signatures, warm.fills, { gasLimit: 90_000_000 })).wait();
-  const batch = buildStandardBatch(fx, pop, nonces, n, 1_000_000n);
-  const tx = await fx.settlement.connect(fx.operator).settleBatch(2n, batch.orders, batch.signatures, batch.fills, { gasLimit: 90_000_000 });
-  const receipt = (await tx.wait())!;
-  const trace = (await hre.network.provider.send("debug_traceTransaction", [tx.hash, { disableMemory: true, disableStack: false, disableStorage: true }])) as {
+  const { fx, pop, nonces, batchId } = await standardSetup(n, `profile:${n}`, true);
+  const gasUsed = await settleStandardBatch(fx, batchId, buildStandardBatch(fx, pop, nonces, n, 1_000_000n));
+  // Automining: the batch is the only transaction of the latest block.
+  const block = (await hre.network.provider.send("eth_getBlockByNumber", ["latest", false])) as { transactions: string[] };
+  const txHash = block.transactions[0];
+  const trace = (await hre.network.provider.send("debug_traceTransaction", [txHash, { disableMemory: true, disableStack: false, disableStorage: true }])) as {
     gas: number;
     structLogs: StructLog[];
   };
@@ -58,7 +53,7 @@ async function main(): Promise<void> {
     e.count += 1;
     byOp.set(key, e);
   }
-  const total = Number(receipt.gasUsed);
+  const total = Number(gasUsed);
   const patterns = new Map<string, { slots: number; gas: number }>();
   for (const e of slots.values()) {
     const key = `${e.loads} loads, ${e.stores} stores`;

@@ -10,6 +10,8 @@ import {
   DEFAULT_PRICE,
   ONE_BASE,
   buildOrder,
+  deploySettlementFixture,
+  fundTraders,
   makeTraders,
   signOrder,
   type SettlementFixture,
@@ -32,6 +34,28 @@ export function standardPopulation(n: number, label: string): Population {
     makers: makeTraders(`${label}:maker`, Math.min(10, n)),
     takers: makeTraders(`${label}:taker`, Math.ceil(n / 2)),
   };
+}
+
+export interface StandardSetup {
+  fx: SettlementFixture;
+  pop: Population;
+  nonces: Nonces;
+  /** The batch id to settle next. */
+  batchId: bigint;
+}
+
+/**
+ * A fresh Settlement with the mix's traders deposited. `steady`: they have also settled one
+ * standard batch already (the steady state of the benchmark); else they never traded (cold).
+ */
+export async function standardSetup(n: number, label: string, steady: boolean): Promise<StandardSetup> {
+  const fx = await deploySettlementFixture();
+  const pop = standardPopulation(n, label);
+  await fundTraders(fx, [...pop.makers, ...pop.takers].map((t) => t.address), ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
+  const nonces: Nonces = new Map();
+  let batchId = 1n;
+  if (steady) await settleStandardBatch(fx, batchId++, buildStandardBatch(fx, pop, nonces, n, 0n));
+  return { fx, pop, nonces, batchId };
 }
 
 /** Each trader's own nonce counter, as a wallet keeps it. */

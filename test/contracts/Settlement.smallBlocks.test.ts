@@ -4,8 +4,7 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { DEFAULT_PRICE, ONE_BASE, deploySettlementFixture, fundTraders } from "../helpers/settlementFixture";
-import { buildStandardBatch, settleStandardBatch, standardPopulation, type Nonces } from "../../scripts/bench/standardMix";
+import { buildStandardBatch, settleStandardBatch, standardSetup } from "../../scripts/bench/standardMix";
 
 const SMALL_BLOCK_GAS = 3_000_000;
 
@@ -22,11 +21,7 @@ describe("Settlement in HyperEVM small blocks (3,000,000 gas)", function () {
   });
 
   async function steadyTraders(n: number, label: string) {
-    const fx = await deploySettlementFixture();
-    const pop = standardPopulation(n, label);
-    await fundTraders(fx, [...pop.makers, ...pop.takers].map((t) => t.address), ONE_BASE * 1000n, DEFAULT_PRICE * 1000n);
-    const nonces: Nonces = new Map();
-    await settleStandardBatch(fx, 1n, buildStandardBatch(fx, pop, nonces, n, 0n));
+    const { fx, pop, nonces } = await standardSetup(n, label, true);
     await hre.network.provider.send("evm_setBlockGasLimit", [`0x${SMALL_BLOCK_GAS.toString(16)}`]);
     return { fx, pop, nonces };
   }
