@@ -24,15 +24,25 @@ local function bal_set(field, v)
   bal_dirty[field] = true
 end
 
--- Adds amount to a field.
 -- Whether s (digits only, by the caller's pattern) is canonical: no leading zero, at most
 -- maxlen digits.
 local function canon(s, maxlen)
   return #s <= maxlen and (#s == 1 or s_byte(s, 1) ~= 48)
 end
 
+-- Adds amount to a field; false (and no change) if the balance would exceed 2^256 - 1 (the
+-- caller answers LEDGER_OVERFLOW before bal_flush, so nothing is written).
 local function bal_add(field, amount)
-  if amount ~= "0" then bal_set(field, bi_add(bal_get(field), amount)) end
+  if amount == "0" then return true end
+  local v = bi_add(bal_get(field), amount)
+  if v == nil then return false end
+  bal_set(field, v)
+  return true
+end
+
+-- The error reply of a balance field that would exceed 2^256 - 1.
+local function bal_overflow(field, where)
+  return redis.error_reply("LEDGER_OVERFLOW " .. field .. " of " .. bal_key .. " would exceed 2^256-1" .. (where or ""))
 end
 
 -- Subtracts amount from a field; false (and no change) if that would go negative.

@@ -5,7 +5,9 @@
 --   2 dep   HASH  depositId -> "token|amount" of every deposit credited
 -- ARGV: 1 token, 2 amount (decimal > 0), 3 depositId (e.g. "<txHash>:<logIndex>")
 -- Returns 1 when credited now, 0 when this deposit id was already credited with the same
--- token and amount; an error "DEPOSIT_CONFLICT ..." when the id was credited with another.
+-- token and amount; an error "DEPOSIT_CONFLICT ..." when the id was credited with another; an
+-- error "LEDGER_OVERFLOW b:<token>:a of <acct> would exceed 2^256-1" when available would
+-- exceed 2^256 - 1 (nothing written: the id stays uncredited).
 
 local token, amount, id = ARGV[1], ARGV[2], ARGV[3]
 if not is_address(token) then return bad_input("token") end
@@ -19,7 +21,8 @@ if prev then
   return redis.error_reply("DEPOSIT_CONFLICT deposit " .. id .. " was credited as " .. prev)
 end
 bal_key = KEYS[1]
-bal_add("b:" .. token .. ":a", amount)
+local field = "b:" .. token .. ":a"
+if not bal_add(field, amount) then return bal_overflow(field) end
 bal_flush()
 rcall("HSET", KEYS[2], id, record)
 return 1

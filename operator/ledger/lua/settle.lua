@@ -13,7 +13,9 @@
 -- Returns an array with, per fill id, 1 if its pending amounts were resolved now, 0 if the
 -- trader has none (already resolved, or not a party): each fill resolves exactly once.
 -- All fills are checked before anything is written; an amount that would drive a balance
--- negative answers an error "LEDGER_INVARIANT ..." and writes nothing.
+-- negative answers an error "LEDGER_INVARIANT ..." and one that would take available beyond
+-- 2^256 - 1 an error "LEDGER_OVERFLOW b:<token>:a of <acct> would exceed 2^256-1 (fill <id>)";
+-- either writes nothing.
 
 local mode = ARGV[1]
 if mode ~= "settle" and mode ~= "unwind" then return bad_input("mode") end
@@ -58,7 +60,10 @@ for i = 2, #ARGV do
       if not bal_sub("b:" .. token .. ":" .. kind, atoms) then
         return redis.error_reply("LEDGER_INVARIANT pending amount of " .. token .. " would go negative (fill " .. ARGV[i] .. ")")
       end
-      if (kind == "o" and mode == "unwind") or (kind == "i" and mode == "settle") then bal_add("b:" .. token .. ":a", atoms) end
+      if (kind == "o" and mode == "unwind") or (kind == "i" and mode == "settle") then
+        local fa = "b:" .. token .. ":a"
+        if not bal_add(fa, atoms) then return bal_overflow(fa, " (fill " .. ARGV[i] .. ")") end
+      end
     end
     if bal_cache[f] then bal_set(f, false) end
     if bal_cache[g] then bal_set(g, false) end

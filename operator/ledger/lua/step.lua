@@ -61,9 +61,13 @@
 -- Every operation and lock is checked against the state the previous ones leave (kept in Lua
 -- tables) before anything is written. An inconsistent operation (a balance or a lock that
 -- would go negative, a close that does not match the fills) answers an error
--- "LEDGER_INVARIANT ..." and nothing is written. A refused order changes nothing but the
--- bucket. Idempotent under replay: operations by construction; an order whose lock record
--- carries this lockId answers OK again without locking twice or taking a token.
+-- "LEDGER_INVARIANT ..." and nothing is written. An operation or lock that would take a
+-- balance beyond 2^256 - 1 (pendingOut, pendingIn or available of a fill, pendingIn of a fee,
+-- available of a close or release, locked of a lock) answers an error
+-- "LEDGER_OVERFLOW b:<token>:<a|l|o|i> of <acct> would exceed 2^256-1 (op #k | order #k)" and
+-- nothing is written either. A refused order changes nothing but the bucket. Idempotent under
+-- replay: operations by construction; an order whose lock record carries this lockId answers
+-- OK again without locking twice or taking a token.
 -- Checks of a new order, in this order: replay, rate bucket (a token is taken from here on),
 -- minimum nonce, duplicate nonce, open orders, funds.
 -- Open orders: the index's size (HLEN, read once, only when a limit is given and an order
@@ -276,6 +280,8 @@ local dropped = 0 -- locks the operations dropped (each was in the index)
 local applied, skipped = 0, 0
 local fee_records, nfr = {}, 0 -- g:<fillId>, record pairs
 local function fail(k, what) return redis.error_reply("LEDGER_INVARIANT op #" .. k .. ": " .. what) end
+-- bi_add answers nil beyond 2^256 - 1: the sites below test for it (one test each, no function).
+local OVERFLOW = "LEDGER_OVERFLOW %s of %s would exceed 2^256-1 (%s #%d)"
 
 for k = 1, nops do
   local op = ops[k]
@@ -289,23 +295,29 @@ for k = 1, nops do
       if st ~= r[1] then return fail(k, "fill spends " .. st .. " but the order locked " .. r[1]) end
       if r[5] + lots > r[4] then return fail(k, "fill exceeds the order's lots") end
       local consumed = spend
-      if impr ~= "0" then consumed = bi_add(spend, impr) end
-      local rlock = bi_sub(r[3], consumed)
+      if impr ~= "0" then consumed = bi_add(spend, impr) end -- nil beyond uint256: beyond any lock
+      local rlock = consumed and bi_sub(r[3], consumed)
       if not rlock then return fail(k, "fill consumes more than the order's lock") end
       local locked = bi_sub(val[sl], consumed)
       if not locked then return fail(k, "locked balance would go negative") end
       val[sl] = locked
       dirty[sl] = true
       if spend ~= "0" then
-        val[so] = bi_add(val[so], spend)
+        local v = bi_add(val[so], spend)
+        if not v then return redis.error_reply(s_format(OVERFLOW, so, KEYS[1], "op", k)) end
+        val[so] = v
         dirty[so] = true
       end
       if sa then
-        val[sa] = bi_add(val[sa], impr)
+        local v = bi_add(val[sa], impr)
+        if not v then return redis.error_reply(s_format(OVERFLOW, sa, KEYS[1], "op", k)) end
+        val[sa] = v
         dirty[sa] = true
       end
       if recv ~= "0" then
-        val[ri] = bi_add(val[ri], recv)
+        local v = bi_add(val[ri], recv)
+        if not v then return redis.error_reply(s_format(OVERFLOW, ri, KEYS[1], "op", k)) end
+        val[ri] = v
         dirty[ri] = true
       end
       r[3] = rlock
@@ -351,6 +363,7 @@ for k = 1, nops do
             end
           else
             bbig = bi_add(bbig or "0", bf)
+            if not bbig then return redis.error_reply(s_format(OVERFLOW, bi, KEYS[1], "op", k)) end
           end
         end
         if qf ~= "0" then
@@ -363,6 +376,7 @@ for k = 1, nops do
             end
           else
             qbig = bi_add(qbig or "0", qf)
+            if not qbig then return redis.error_reply(s_format(OVERFLOW, qi, KEYS[1], "op", k)) end
           end
         end
         if rec then
@@ -376,14 +390,19 @@ for k = 1, nops do
     if mark > first then
       local bsum = bhi > 0 and s_format("%d%015d", bhi, blo) or s_format("%d", blo)
       local qsum = qhi > 0 and s_format("%d%015d", qhi, qlo) or s_format("%d", qlo)
+      -- A sum beyond 2^256 - 1 (nil) takes pendingIn beyond it too.
       if bbig then bsum = bi_add(bsum, bbig) end
       if qbig then qsum = bi_add(qsum, qbig) end
       if bsum ~= "0" then
-        val[bi] = bi_add(val[bi], bsum)
+        local v = bsum and bi_add(val[bi], bsum)
+        if not v then return redis.error_reply(s_format(OVERFLOW, bi, KEYS[1], "op", k)) end
+        val[bi] = v
         dirty[bi] = true
       end
       if qsum ~= "0" then
-        val[qi] = bi_add(val[qi], qsum)
+        local v = qsum and bi_add(val[qi], qsum)
+        if not v then return redis.error_reply(s_format(OVERFLOW, qi, KEYS[1], "op", k)) end
+        val[qi] = v
         dirty[qi] = true
       end
       val[hf] = s_format("%d", mark)
@@ -403,8 +422,10 @@ for k = 1, nops do
       if val[fa] == nil then return fail(k, "close or release given the wrong lock token") end
       local locked = bi_sub(val[fl], r[3])
       if not locked then return fail(k, "locked balance would go negative") end
+      local available = bi_add(val[fa], r[3])
+      if not available then return redis.error_reply(s_format(OVERFLOW, fa, KEYS[1], "op", k)) end
       val[fl] = locked
-      val[fa] = bi_add(val[fa], r[3])
+      val[fa] = available
       dirty[fa], dirty[fl] = true, true
       recs[h] = false
       rec_dirty[h] = true
@@ -464,9 +485,11 @@ for k = 1, n do
       if not rest then
         out[2 * k + 1], out[2 * k + 2] = "INSUFFICIENT_FUNDS", available
       else
+        local locked = bi_add(val[fl], atoms)
+        if not locked then return redis.error_reply(s_format(OVERFLOW, fl, KEYS[1], "order", k)) end
         if counted then open = open + 1 end
         val[fa] = rest
-        val[fl] = bi_add(val[fl], atoms)
+        val[fl] = locked
         val[nfield] = hash
         val[o[10]] = o[2] .. "|" .. o[4] .. "|" .. atoms .. "|" .. o[6] .. "|0|0|" .. o[3] .. "|" .. lock_id
         dirty[fa], dirty[fl], dirty[nfield], dirty[o[10]] = true, true, true, true

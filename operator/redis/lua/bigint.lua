@@ -10,8 +10,13 @@
 -- canonical digit strings, and coercion costs half of a call to tonumber. Four functions only
 -- (each is a closure created on every script call). Property-tested against JS bigint
 -- (test/operator/ledger/bigintLua.test.ts).
+-- No amount ever exceeds 2^256 - 1 (the vault holds uint256 balances): bi_add answers nil for
+-- a sum beyond it, and every caller refuses the operation before its first write. The check
+-- costs nothing on the paths of at most 45 digits (a sum of two of them has at most 46 digits)
+-- and, on the long path, one length comparison unless the sum has exactly 78 digits.
 
 local BI_BASE = 1000000000000000 -- 10^15
+local UINT256_MAX = "115792089237316195423570985008687907853269984665640564039457584007913129639935" -- 2^256 - 1
 
 -- True if s is a canonical decimal string of 1..78 digits.
 local function bi_valid(s)
@@ -42,8 +47,8 @@ local function bi_cmp(a, b)
   return 0
 end
 
--- a + b (sign = 1) or a - b (sign = -1; nil when b > a) over chunks of 15 digits, for operands
--- beyond 45 digits.
+-- a + b (sign = 1; nil when beyond 2^256 - 1) or a - b (sign = -1; nil when b > a) over chunks
+-- of 15 digits, for operands beyond 45 digits.
 local function bi_long(a, b, sign)
   if sign < 0 and bi_cmp(a, b) < 0 then return nil end
   local parts = {}
@@ -73,10 +78,14 @@ local function bi_long(a, b, sign)
   end
   local out = { s_format("%d", parts[n]) }
   for k = n - 1, 1, -1 do out[#out + 1] = s_format("%015d", parts[k]) end
-  return t_concat(out)
+  local r = t_concat(out)
+  -- Fewer than 78 digits always fits (10^77 - 1 < 2^256 - 1); 78 digits are compared.
+  if sign > 0 and #r >= 78 and (#r > 78 or bi_cmp(r, UINT256_MAX) > 0) then return nil end
+  return r
 end
 
--- a + b.
+-- a + b, or nil when the sum exceeds 2^256 - 1 (the caller refuses the operation: no balance
+-- ever leaves uint256). Only an operand of more than 45 digits can get there (the long path).
 local function bi_add(a, b)
   local la, lb = #a, #b
   if la <= 15 and lb <= 15 then return s_format("%d", a + b) end
