@@ -12,6 +12,10 @@
  * This is the slow path (an RPC round trip per order), so it is rate-conscious: code lookups
  * are cached per trader for a while (the public HyperEVM RPC allows ~100 requests a minute),
  * and every call is bounded by a timeout.
+ *
+ * A checker serves one chain: its client reads that chain and its verifyingContract is that
+ * chain's Settlement. A multi-chain verifier pool makes one per chain (so caches and request
+ * limits are per chain too; an address may have code on one chain and none on another).
  */
 import {
   HttpRequestError,

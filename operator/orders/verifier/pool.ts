@@ -6,8 +6,15 @@
  * so a busy pool coalesces many small requests into few messages, and an idle one answers a
  * single order at once. Results come back in the order of the request.
  *
+ * One pool serves one or more EIP-712 domains, one per chain (./domains). verify() maps each
+ * request's chainId to a domain index, written in its record: workers hash each order in its
+ * own domain, and a batch may mix chains. A request for a chain the pool does not serve (or
+ * naming none when the pool has several) is answered DOMAIN_CHAIN_MISMATCH at once, without
+ * reaching a worker.
+ *
  * An order whose ECDSA check fails and whose trader has code is then checked with EIP-1271
- * on the main thread (./erc1271), if a chain client was given.
+ * on the main thread (./erc1271), by the checker of its chain (calls from that chain's
+ * Settlement), if that chain has a client.
  *
  * A worker that dies takes its in-flight batches with it: every verify() call with an order
  * in them rejects with VERIFIER_WORKER_CRASHED (never hangs), and the worker is replaced.
@@ -17,7 +24,8 @@ import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { componentLogger } from "../../log";
 import { VerifierError } from "../errors";
-import type { Address, Hex } from "../types";
+import type { Hex } from "../types";
+import { createPoolDomains, erc1271ClientsByDomain } from "./domains";
 import { codeLookupFailure, createErc1271Checker, describeRpcError, type Erc1271Checker } from "./erc1271";
 import { createVerifierMetrics } from "./metrics";
 import {
@@ -33,7 +41,7 @@ import { spawnWorker } from "./spawn";
 import type { VerifierPool, VerifierPoolDeps, VerifierPoolParams, VerifyRequest, VerifyResult } from "./types";
 import { ecdsaFailure } from "./verdicts";
 
-export type { VerifierPool, VerifierPoolDeps, VerifierPoolParams, VerifierPoolStats, VerifyRequest, VerifyResult } from "./types";
+export type { VerifierPool, VerifierPoolDeps, VerifierPoolOptions, VerifierPoolParams, VerifierPoolStats, VerifyRequest, VerifyResult } from "./types";
 
 /**
  * Test seam: `(pool as any)[kWorkers]()` lists the live Worker objects, so tests can make one
@@ -59,6 +67,8 @@ interface Call {
 interface Item {
   call: Call;
   index: number;
+  /** The order's domain index (./domains). */
+  domain: number;
   request: VerifyRequest;
 }
 
@@ -79,17 +89,19 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
   const maxQueued = params.maxQueuedOrders ?? 100_000;
   const maxPerMessage = params.maxOrdersPerMessage ?? 512;
   const timeoutMs = params.erc1271TimeoutMs ?? 2_000;
-  const erc1271: Erc1271Checker | undefined =
-    deps.chain === undefined
+  const domains = createPoolDomains(params);
+  // One checker per chain with a client, by domain index: each calls from its own Settlement.
+  const erc1271: (Erc1271Checker | undefined)[] = erc1271ClientsByDomain(deps, domains).map((client, i) =>
+    client === undefined
       ? undefined
       : createErc1271Checker(
-          { client: deps.chain, logger },
-          { verifyingContract: params.domain.verifyingContract, timeoutMs, maxConcurrentRequests: params.erc1271Concurrency },
-        );
+          { client, logger: logger.child({ chainId: domains.list[i].chainId.toString(10) }) },
+          { verifyingContract: domains.list[i].verifyingContract, timeoutMs, maxConcurrentRequests: params.erc1271Concurrency },
+        ),
+  );
   const metrics = deps.metrics === undefined ? undefined : createVerifierMetrics(deps.metrics);
   const workerData: VerifierWorkerData = {
-    chainId: params.domain.chainId.toString(10),
-    verifyingContract: params.domain.verifyingContract.toLowerCase() as Address,
+    domains: domains.list.map((d) => ({ chainId: d.chainId.toString(10), verifyingContract: d.verifyingContract })),
   };
 
   let queue: Item[] = [];
@@ -151,8 +163,9 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
       if (item.call.settled) continue;
       const status = results[k * RESULT_BYTES] as EcdsaStatus;
       const orderHash = `0x${results.toString("hex", k * RESULT_BYTES + 1, (k + 1) * RESULT_BYTES)}` as Hex;
+      const checker = erc1271[item.domain];
       if (status === EcdsaStatus.Ok) complete(item, { ok: true, orderHash, scheme: "ecdsa" });
-      else if (erc1271 !== undefined) checkWallet(erc1271, item, status, orderHash);
+      else if (checker !== undefined) checkWallet(checker, item, status, orderHash);
       else complete(item, ecdsaFailure(status, orderHash));
     }
     dispatch();
@@ -251,7 +264,7 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
     const items: Item[] = [];
     for (const item of candidates) {
       try {
-        if (!writeRecord(records, items.length, item.request.order, item.request.signature)) {
+        if (!writeRecord(records, items.length, item.request.order, item.request.signature, item.domain)) {
           complete(item, { ok: false, code: "SIGNATURE_MALFORMED", message: "the signature is not hex" });
           continue;
         }
@@ -346,7 +359,19 @@ export function createVerifierPool(deps: VerifierPoolDeps, params: VerifierPoolP
     }
     return new Promise<VerifyResult[]>((resolve, reject) => {
       const call: Call = { results: new Array(batch.length), remaining: batch.length, settled: false, resolve, reject };
-      for (let index = 0; index < batch.length; index++) queue.push({ call, index, request: batch[index] });
+      let queued = 0;
+      for (let index = 0; index < batch.length; index++) {
+        const request = batch[index];
+        const domain = domains.indexOf(request.chainId);
+        const item: Item = { call, index, domain, request };
+        if (domain < 0) {
+          complete(item, domains.mismatch(request.chainId)); // may resolve the call, if it was the last
+        } else {
+          queue.push(item);
+          queued++;
+        }
+      }
+      if (queued === 0) return;
       metrics?.queued.set(queue.length - queueHead);
       scheduleDispatch();
     });

@@ -259,6 +259,37 @@ describe("operator/orders verifier: EIP-1271 smart wallets (Hardhat node)", func
     expectCode(result, "SIGNER_MISMATCH");
   });
 
+  it("checks each chain's wallets with that chain's client, from that chain's Settlement, and gives the ECDSA verdict on a chain without one", async () => {
+    // Chain B is the same Hardhat node under another chain id and Settlement: the wallets
+    // check only their owner's signature of the digest, so the domain is the test's to pick.
+    const chainB: OrderDomain = { chainId: 998n, verifyingContract: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0" };
+    const chainC: OrderDomain = { chainId: 997n, verifyingContract: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" };
+    const callsOn = { a: [] as string[], b: [] as string[] };
+    const recording = (calls: string[]) =>
+      hardhatClient((request, next) => {
+        if (request.method === "eth_call") calls.push((request.params as [{ from: string }])[0].from.toLowerCase());
+        return next();
+      });
+    pool = createVerifierPool(
+      { logger, chains: new Map([[fx.chainId, recording(callsOn.a)], [chainB.chainId, recording(callsOn.b)]]) },
+      { domains: [fx.domain, chainB, chainC], size: 1 },
+    );
+    const o = walletOrder(fx, "Owner");
+    const results = await pool.verify([
+      { order: o, signature: sign(owner, o, fx.domain), chainId: fx.chainId },
+      { order: o, signature: sign(owner, o, chainB), chainId: chainB.chainId },
+      { order: o, signature: sign(owner, o, chainC), chainId: chainC.chainId },
+      { order: o, signature: sign(owner, o, fx.domain), chainId: chainB.chainId },
+    ]);
+    expect(results[0]).to.deep.equal({ ok: true, orderHash: hasher.hash(o), scheme: "erc1271" });
+    expect(results[1]).to.deep.equal({ ok: true, orderHash: new OrderHasher(chainB).hash(o), scheme: "erc1271" });
+    expectCode(results[2], "SIGNER_MISMATCH"); // no client for chain C: ECDSA only
+    if (!results[2].ok) expect(results[2].orderHash).to.equal(new OrderHasher(chainC).hash(o));
+    expectCode(results[3], "ERC1271_BAD_MAGIC"); // signed for A, checked as B: the wallet sees B's digest
+    expect(callsOn.a).to.deep.equal([fx.domain.verifyingContract]);
+    expect(callsOn.b).to.deep.equal([chainB.verifyingContract, chainB.verifyingContract]);
+  });
+
   it("returns mixed EOA and wallet results in request order", async () => {
     await startPool();
     const requests = Array.from({ length: 12 }, (_, i) => {

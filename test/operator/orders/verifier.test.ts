@@ -10,13 +10,24 @@ import {
   recoverSigner,
   type Hex,
   type Order,
+  type OrderDomain,
   type VerifyRequest,
   type VerifyResult,
 } from "../../../operator/orders";
-import { createKeccak256, createVerifierPool, type VerifierPool } from "../../../operator/orders/verifier";
+import {
+  EcdsaStatus,
+  RESULT_BYTES,
+  allocRecords,
+  createKeccak256,
+  createVerifierPool,
+  verifyRecords,
+  writeRecord,
+  type Erc1271Client,
+  type VerifierPool,
+} from "../../../operator/orders/verifier";
 import { kWorkers } from "../../../operator/orders/verifier/pool";
 import { packageKeccak256 } from "../../../operator/orders/keccak";
-import { DOMAIN, order, sign, traders } from "./fixture";
+import { DOMAIN, SETTLEMENT, order, sign, traders } from "./fixture";
 
 const logger = createLogger({ level: "silent" });
 const hasher = new OrderHasher(DOMAIN);
@@ -363,6 +374,172 @@ describe("operator/orders verifier pool", function () {
       const error = await rejection(p.verify([request(1)]));
       expect(error.code).to.equal("VERIFIER_CLOSED");
     });
+  });
+});
+
+describe("operator/orders verifier pool: several domains", function () {
+  // Two chains, each with its own Settlement: an order hashes differently in each.
+  const CHAIN_A: OrderDomain = { chainId: 31337n, verifyingContract: SETTLEMENT };
+  const CHAIN_B: OrderDomain = { chainId: 998n, verifyingContract: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0" };
+  const hasherA = new OrderHasher(CHAIN_A);
+  const hasherB = new OrderHasher(CHAIN_B);
+  let pool: VerifierPool;
+
+  before(async () => {
+    pool = createVerifierPool({ logger }, { domains: [CHAIN_A, CHAIN_B], size: 2, maxOrdersPerMessage: 16 });
+    await pool.ready();
+  });
+
+  after(async () => {
+    await pool.close();
+  });
+
+  /** Order i, signed for and presented as chain A (even i) or B (odd i). */
+  function onChain(i: number): VerifyRequest & { domain: OrderDomain } {
+    const trader = traders[i % traders.length];
+    const domain = i % 2 === 0 ? CHAIN_A : CHAIN_B;
+    const o = order(trader, { nonce: BigInt(i) });
+    return { order: o, signature: sign(trader, o, domain), chainId: domain.chainId, domain };
+  }
+
+  it("verifies orders signed for each chain and returns each order's digest in its own chain's domain", async () => {
+    const batch = Array.from({ length: 40 }, (_, i) => onChain(i));
+    const results = await pool.verify(batch);
+    results.forEach((r, i) => {
+      const hasher = batch[i].domain === CHAIN_A ? hasherA : hasherB;
+      expect(r, JSON.stringify(r)).to.deep.equal({ ok: true, orderHash: hasher.hash(batch[i].order), scheme: "ecdsa" });
+    });
+    expect(hasherA.hash(batch[0].order)).to.not.equal(hasherB.hash(batch[0].order));
+  });
+
+  it("refuses an order signed for one chain but presented as the other, with the hash of the chain it names", async () => {
+    const trader = traders[0];
+    const o = order(trader);
+    const results = await pool.verify([
+      { order: o, signature: sign(trader, o, CHAIN_A), chainId: CHAIN_B.chainId },
+      { order: o, signature: sign(trader, o, CHAIN_B), chainId: CHAIN_A.chainId },
+    ]);
+    expectCode(results[0], "SIGNER_MISMATCH");
+    expectCode(results[1], "SIGNER_MISMATCH");
+    if (!results[0].ok) expect(results[0].orderHash).to.equal(hasherB.hash(o));
+    if (!results[1].ok) expect(results[1].orderHash).to.equal(hasherA.hash(o));
+  });
+
+  it("answers DOMAIN_CHAIN_MISMATCH for a chain it does not serve and for an order that names no chain, and verifies the rest", async () => {
+    const a = onChain(0);
+    const b = onChain(1);
+    const results = await pool.verify([
+      a,
+      { order: a.order, signature: sign(traders[0], a.order, { ...CHAIN_A, chainId: 999n }), chainId: 999n },
+      { order: a.order, signature: a.signature },
+      b,
+    ]);
+    expect(results[0]).to.deep.include({ ok: true, orderHash: hasherA.hash(a.order) });
+    expect(results[1]).to.deep.equal({ ok: false, code: "DOMAIN_CHAIN_MISMATCH", message: "the order is for chain 999; this verifier serves chains 31337, 998" });
+    expect(results[2]).to.deep.equal({ ok: false, code: "DOMAIN_CHAIN_MISMATCH", message: "the order's chain must be named: this verifier serves chains 31337, 998" });
+    expect(results[3]).to.deep.include({ ok: true, orderHash: hasherB.hash(b.order) });
+  });
+
+  it("answers a batch of only unserved chains without queueing anything for a worker", async () => {
+    const registry = createRegistry();
+    const p = createVerifierPool({ logger, metrics: registry }, { domains: [CHAIN_A, CHAIN_B], size: 1 });
+    try {
+      const { order: o, signature } = onChain(0);
+      const pending = p.verify([{ order: o, signature, chainId: 1n }, { order: o, signature }]);
+      expect(p.stats()).to.deep.include({ queuedOrders: 0, inFlightBatches: 0 });
+      const results = await pending;
+      results.forEach((r) => expectCode(r, "DOMAIN_CHAIN_MISMATCH"));
+      expect(await registry.metrics()).to.contain('hyperindex_verifier_orders_total{result="DOMAIN_CHAIN_MISMATCH"} 2');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("returns many concurrent batches of mixed chains in order and correct", async () => {
+    // Every third order is presented as the other chain: results must line up index by index.
+    const batches = Array.from({ length: 30 }, (_, b) =>
+      Array.from({ length: 1 + ((b * 37) % 50) }, (_, i) => {
+        const r = onChain(1_000 * b + i);
+        const other = r.domain === CHAIN_A ? CHAIN_B : CHAIN_A;
+        return i % 3 === 2 ? { ...r, chainId: other.chainId, domain: other } : r;
+      }),
+    );
+    const all = await Promise.all(batches.map((batch) => pool.verify(batch)));
+    all.forEach((results, b) => {
+      expect(results).to.have.length(batches[b].length);
+      results.forEach((r, i) => {
+        const { order: o, domain } = batches[b][i];
+        const orderHash = (domain === CHAIN_A ? hasherA : hasherB).hash(o);
+        if (i % 3 === 2) expect(r).to.deep.include({ ok: false, code: "SIGNER_MISMATCH", orderHash });
+        else expect(r).to.deep.equal({ ok: true, orderHash, scheme: "ecdsa" });
+      });
+    });
+  });
+
+  it("keeps the one-domain shorthand: the chain may be left out, and if named must be that domain's", async () => {
+    const p = createVerifierPool({ logger }, { domain: CHAIN_B, size: 1 });
+    try {
+      const { order: o, signature } = onChain(1);
+      const [unnamed, named, other] = await p.verify([
+        { order: o, signature },
+        { order: o, signature, chainId: CHAIN_B.chainId },
+        { order: o, signature, chainId: CHAIN_A.chainId },
+      ]);
+      expect(unnamed).to.deep.equal({ ok: true, orderHash: hasherB.hash(o), scheme: "ecdsa" });
+      expect(named).to.deep.equal(unnamed);
+      expect(other).to.deep.equal({ ok: false, code: "DOMAIN_CHAIN_MISMATCH", message: "the order is for chain 31337; this verifier serves chain 998" });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("serves up to 255 domains, each order in its own", async () => {
+    const domains = Array.from({ length: 255 }, (_, i): OrderDomain => ({ chainId: BigInt(i + 1), verifyingContract: SETTLEMENT }));
+    const p = createVerifierPool({ logger }, { domains, size: 1 });
+    try {
+      const trader = traders[2];
+      const o = order(trader);
+      const picks = [domains[0], domains[127], domains[254]];
+      const results = await p.verify(picks.map((d) => ({ order: o, signature: sign(trader, o, d), chainId: d.chainId })));
+      results.forEach((r, i) => expect(r).to.deep.equal({ ok: true, orderHash: new OrderHasher(picks[i]).hash(o), scheme: "ecdsa" }));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("refuses at creation a domain list that is empty, too long, or names a chain twice, and domains given both ways or not at all", () => {
+    const create = (params: unknown) => () => createVerifierPool({ logger }, params as { domain: OrderDomain });
+    expect(create({ domains: [] })).to.throw(RangeError, "1 to 255 domains, got 0");
+    const many = Array.from({ length: 256 }, (_, i) => ({ chainId: BigInt(i + 1), verifyingContract: SETTLEMENT }));
+    expect(create({ domains: many })).to.throw(RangeError, "1 to 255 domains, got 256");
+    expect(create({ domains: [CHAIN_A, { ...CHAIN_B, chainId: CHAIN_A.chainId }] })).to.throw(RangeError, "two domains for chain 31337");
+    expect(create({ domain: CHAIN_A, domains: [CHAIN_B] })).to.throw(TypeError, "exactly one of `domain` and `domains`");
+    expect(create({})).to.throw(TypeError, "exactly one of `domain` and `domains`");
+    expect(create({ domains: [{ chainId: 998, verifyingContract: SETTLEMENT }] })).to.throw(TypeError, "must be a bigint");
+    expect(create({ domains: [{ chainId: 998n, verifyingContract: "0x1234" }] })).to.throw(RangeError, "not an address");
+  });
+
+  it("refuses at creation chain clients that do not fit its domains", () => {
+    const client = {} as Erc1271Client;
+    const two = { domains: [CHAIN_A, CHAIN_B] };
+    expect(() => createVerifierPool({ logger, chain: client }, two)).to.throw(TypeError, "one-domain shorthand");
+    expect(() => createVerifierPool({ logger, chains: new Map([[1n, client]]) }, two)).to.throw(RangeError, "chain 1, which has no domain");
+    const both = { logger, chain: client, chains: new Map([[CHAIN_A.chainId, client]]) } as unknown as { logger: typeof logger };
+    expect(() => createVerifierPool(both, { domain: CHAIN_A })).to.throw(TypeError, "not both");
+  });
+
+  it("hashes each record in the domain it names when verifying in-thread, and throws on a domain it lacks", () => {
+    const keccak = createKeccak256();
+    const batch = Array.from({ length: 6 }, (_, i) => onChain(i));
+    const records = allocRecords(batch.length);
+    batch.forEach((r, i) => writeRecord(records, i, r.order, r.signature, r.domain === CHAIN_A ? 0 : 1));
+    const out = verifyRecords(keccak, [hasherA.separator, hasherB.separator], records, batch.length);
+    batch.forEach((r, i) => {
+      expect(out[i * RESULT_BYTES]).to.equal(EcdsaStatus.Ok);
+      expect(hex(out.subarray(i * RESULT_BYTES + 1, (i + 1) * RESULT_BYTES))).to.equal((r.domain === CHAIN_A ? hasherA : hasherB).hash(r.order));
+    });
+    expect(() => verifyRecords(keccak, [hasherA.separator], records, batch.length)).to.throw(RangeError, "names domain 1");
+    expect(() => writeRecord(records, 0, batch[0].order, batch[0].signature, 255)).to.throw(RangeError);
   });
 });
 
