@@ -21,7 +21,7 @@ import WebSocket from "ws";
 import { loadConfig } from "../operator/config";
 import { startOperator, type RunningOperator } from "../operator/daemon/start";
 import { createLogger } from "../operator/log";
-import { creditDeposit } from "../operator/matching";
+import { createLedger, creditDeposit } from "../operator/ledger";
 import { createRegistry } from "../operator/metrics";
 import { keccak256, type Address } from "../operator/orders";
 import { freePort, startRedis, type RedisServer } from "./lib/redisServer";
@@ -89,9 +89,10 @@ async function main(): Promise<void> {
     const maker = new DemoTrader("maker", key("maker"), api, domain);
     const takers = Array.from({ length: 6 }, (_, i) => new DemoTrader(`taker-${i + 1}`, key(`taker-${i}`), api, domain));
     const everyone = [maker, ...takers];
+    const ledger = await createLedger({ redis: operator.redis, logger });
     for (const t of everyone) {
       const deposits = await fundAndDeposit(chain, t.keyHex, 50n * WETH, 100_000n * USDC);
-      for (const d of deposits) await creditDeposit(operator.engine, d);
+      for (const d of deposits) await creditDeposit(ledger, d);
     }
     console.log(`  ${everyone.length} traders, each 50 WETH + 100,000 USDC in the vault`);
 

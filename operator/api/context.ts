@@ -1,14 +1,24 @@
 /** Everything the routes share, built once by buildApi from its deps and config. */
-import { createMarketLookup } from "../config";
 import type { Logger } from "../log";
+import { createMarketRegistry, isMarketRegistry, type MarketRegistry, type OrderMarketLookup } from "../markets";
 import type { MatchingEngine } from "../matching";
 import type { Registry } from "../metrics";
-import { CancelHasher, type CancelRules, type Clock, type IntakeRules, type MarketLookup } from "../orders";
+import { CancelHasher, type CancelRules, type Clock, type IntakeRules, type OrderDomain } from "../orders";
 import { createErc1271Checker, type Erc1271Checker } from "../orders/verifier";
 import type { RedisClient } from "../redis";
-import { createApiMarkets, type ApiMarkets } from "./markets";
 import { createApiMetrics, type ApiMetrics } from "./metrics";
 import { DEFAULT_API_SETTINGS, type ApiConfig, type ApiDeps, type ApiSettings } from "./types";
+
+/** One served chain, as the API needs it. */
+export interface ApiChain {
+  chainId: number;
+  domain: OrderDomain;
+  cancelHasher: CancelHasher;
+  /** Cancels are verified against this chain's domain. */
+  cancelRules: CancelRules;
+  /** EIP-1271 cancels on this chain, if a client was given. */
+  erc1271?: Erc1271Checker;
+}
 
 export interface ApiContext {
   engine: MatchingEngine;
@@ -20,18 +30,34 @@ export interface ApiContext {
   clock: Clock;
   config: ApiConfig;
   settings: ApiSettings;
-  markets: ApiMarkets;
-  /** Market rules for ../orders/validate. */
-  lookup: MarketLookup;
+  /** The one registry of markets (operator/markets). */
+  markets: MarketRegistry;
+  /** Which market and chain an order or cancel is for (operator/markets resolveOrderMarket). */
+  lookup: OrderMarketLookup;
+  chains: ReadonlyMap<number, ApiChain>;
   intakeRules: IntakeRules;
-  cancelHasher: CancelHasher;
-  cancelRules: CancelRules;
-  erc1271?: Erc1271Checker;
+  tasks?: ApiDeps["tasks"];
 }
 
 export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logger): ApiContext {
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...config.api };
   const erc1271TimeoutMs = config.verifier?.erc1271TimeoutMs ?? 2_000;
+  const markets = isMarketRegistry(config.markets) ? config.markets : createMarketRegistry(config.markets);
+  const clients = deps.chains ?? (deps.chain !== undefined && config.chains.length === 1 ? new Map([[config.chains[0].chainId, deps.chain]]) : new Map());
+  const chains = new Map<number, ApiChain>();
+  for (const c of config.chains) {
+    const client = clients.get(c.chainId);
+    chains.set(c.chainId, {
+      chainId: c.chainId,
+      domain: c.orderDomain,
+      cancelHasher: new CancelHasher(c.orderDomain),
+      cancelRules: { domain: c.orderDomain, maxExpirySeconds: BigInt(settings.cancelMaxExpirySeconds), maxOrderHashes: config.limits.maxOrdersPerRequest },
+      erc1271:
+        client === undefined
+          ? undefined
+          : createErc1271Checker({ client, logger }, { verifyingContract: c.orderDomain.verifyingContract, timeoutMs: erc1271TimeoutMs }),
+    });
+  }
   return {
     engine: deps.engine,
     verifier: deps.verifier,
@@ -42,18 +68,10 @@ export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logge
     clock: deps.clock ?? { now: () => Date.now() },
     config,
     settings,
-    markets: createApiMarkets(config.markets),
-    lookup: createMarketLookup(config.markets),
-    intakeRules: { domain: config.orderDomain, maxExpirySeconds: config.limits.maxExpirySeconds },
-    cancelHasher: new CancelHasher(config.orderDomain),
-    cancelRules: {
-      domain: config.orderDomain,
-      maxExpirySeconds: BigInt(settings.cancelMaxExpirySeconds),
-      maxOrderHashes: config.limits.maxOrdersPerRequest,
-    },
-    erc1271:
-      deps.chain === undefined
-        ? undefined
-        : createErc1271Checker({ client: deps.chain, logger }, { verifyingContract: config.orderDomain.verifyingContract, timeoutMs: erc1271TimeoutMs }),
+    markets,
+    lookup: { markets, domains: new Map(config.chains.map((c) => [c.chainId, c.orderDomain])) },
+    chains,
+    intakeRules: { maxExpirySeconds: config.limits.maxExpirySeconds },
+    tasks: deps.tasks,
   };
 }

@@ -12,9 +12,10 @@
  *   429  the trader's rate limit is exhausted (Retry-After says when to come back)
  *   503  we cannot decide now (market halted, Redis, verifier or RPC unavailable): retry later
  *
- * UNKNOWN_MARKET / MARKET_UNKNOWN of an order or a cancel is 422 (the request names a pair this
- * exchange does not list; /v1/orders exists). 404 MARKET_NOT_FOUND is for a market in the path
- * (/v1/book/:market) or a WebSocket channel.
+ * MARKET_UNKNOWN of an order or a cancel is 422 (the request names a pair this exchange does
+ * not list; /v1/orders exists). 404 MARKET_NOT_FOUND is for a market in the path
+ * (/v1/book/:market) or a WebSocket channel. The market rules' codes are the same wherever an
+ * order is refused (operator/markets checkOrderForMarket): their statuses are the orders'.
  */
 import { BaseError, jsonSafe, type BaseErrorOptions } from "../errors";
 import { CANCEL_ERROR_HTTP_STATUS, ORDER_ERROR_HTTP_STATUS, VERIFIER_ERROR_HTTP_STATUS } from "../orders";
@@ -43,22 +44,15 @@ export const API_ERROR_HTTP_STATUS = {
 } as const;
 
 /**
- * The engine's rejection codes (operator/matching/index.ts) and error codes. Most market codes
- * never reach the engine from the API (../orders/validate refuses them first, with its own
- * codes); they are mapped so that a refusal is never a 500.
+ * The engine's own rejection codes (operator/matching/index.ts) and error codes. Its market
+ * checks answer the orders' codes (../orders/errors.ts: PRICE_OFF_TICK, AMOUNT_ABOVE_MAX, ...),
+ * the same the API refuses with before the engine; MARKET_MISMATCH (an order handed to the
+ * engine with another market's tokens) cannot come from the API, and is mapped so that a
+ * refusal is never a 500.
  */
 export const ENGINE_CODE_HTTP_STATUS = {
-  UNKNOWN_MARKET: 422,
   INVALID_ORDER: 400,
   MARKET_MISMATCH: 422,
-  INVALID_FLAGS: 422,
-  OFF_TICK: 422,
-  OFF_LOT: 422,
-  BELOW_MIN_SIZE: 422,
-  PRICE_OUT_OF_RANGE: 422,
-  SIZE_OUT_OF_RANGE: 422,
-  FEE_CAP_TOO_LOW: 422,
-  ORDER_EXPIRED: 422,
   INSUFFICIENT_FUNDS: 422,
   DUPLICATE_ORDER: 409,
   NONCE_BELOW_MINIMUM: 422,

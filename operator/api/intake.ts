@@ -1,8 +1,11 @@
 /**
  * Order intake, for one request (one order or a batch): decode and validate each order
- * (../orders: wire shape, domain, expiry, market rules), verify the signatures of those that
- * pass in ONE verifier call, place the verified ones in ONE engine call, and answer one outcome
- * per order, in request order.
+ * (../orders: wire shape, sizes, expiry horizon), find its market and so its chain (the pair,
+ * and the domain the client says it signed for: ../markets resolveOrderMarket), check it
+ * against the market's rules (../markets checkOrderForMarket, the engine's own check, with the
+ * same codes), verify the signatures of those that pass in ONE verifier call, each in its
+ * market's chain's EIP-712 domain, place the verified ones in ONE engine call, and answer one
+ * outcome per order, in request order.
  *
  * Nothing is written before the engine: an order refused by decoding, validation or its
  * signature never touches Redis. The engine writes nothing for an order it refuses but the
@@ -10,8 +13,9 @@
  */
 import { performance } from "node:perf_hooks";
 import { BaseError } from "../errors";
+import { checkOrderForMarket, resolveOrderMarket, type Market, type OrderMarketLookup } from "../markets";
 import { placeOrders, type PlaceOrderAccepted, type PlaceOrderRequest } from "../matching";
-import { intakeSignedOrder, type Hex, type SignedOrder } from "../orders";
+import { OrderValidationError, intakeSignedOrder, type Clock, type Hex, type IntakeRules, type SignedOrder } from "../orders";
 import type { ApiContext } from "./context";
 import { refusal, toErrorResponse, type ErrorResponse } from "./errors";
 
@@ -28,20 +32,33 @@ export interface IntakeParams {
 interface Pending {
   index: number;
   signed: SignedOrder;
-  market: number;
+  market: Market;
+}
+
+/**
+ * Every check of an incoming order that needs no signature and no Redis, in order: the wire
+ * shape and generic rules (../orders intakeSignedOrder), its market and chain (the pair and the
+ * domain it says it was signed for), and the market's rules (the engine's own check, with the
+ * same codes). Throws the first OrderValidationError that applies.
+ */
+export function admitOrder(deps: { clock: Clock; lookup: OrderMarketLookup; rules: IntakeRules }, body: unknown): { signed: SignedOrder; market: Market } {
+  const signed = intakeSignedOrder({ clock: deps.clock }, { body, rules: deps.rules });
+  const market = resolveOrderMarket(deps.lookup, { order: signed.order, domain: signed.domain });
+  const check = checkOrderForMarket(market, signed.order, Math.floor(deps.clock.now() / 1000));
+  if (!check.ok) throw new OrderValidationError(check.code === "MARKET_MISMATCH" ? "MARKET_UNKNOWN" : check.code, check.message, { details: check.details });
+  return { signed, market };
 }
 
 export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promise<IntakeOutcome[]> {
   const outcomes: IntakeOutcome[] = new Array(params.bodies.length);
   const pending: Pending[] = [];
 
-  // ---- decode and validate (pure, in this thread)
+  // ---- decode, validate, find the market, check its rules (pure, in this thread)
+  const admit = { clock: ctx.clock, lookup: ctx.lookup, rules: ctx.intakeRules };
   params.bodies.forEach((body, index) => {
     try {
-      const signed = intakeSignedOrder({ clock: ctx.clock, markets: ctx.lookup }, { body, rules: ctx.intakeRules });
-      // The lookup found the pair, so the market exists.
-      const market = ctx.markets.byPair(signed.order.baseToken, signed.order.quoteToken)!;
-      pending.push({ index, signed, market: market.id });
+      const { signed, market } = admitOrder(admit, body);
+      pending.push({ index, signed, market });
     } catch (error) {
       if (!(error instanceof BaseError)) throw error;
       outcomes[index] = { ok: false, response: toErrorResponse(error) };
@@ -49,7 +66,7 @@ export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promi
   });
 
   // ---- signatures: one verify call for the whole request (a VerifierError fails the request)
-  const verdicts = await ctx.verifier.verify(pending.map((p) => ({ order: p.signed.order, signature: p.signed.signature })));
+  const verdicts = await ctx.verifier.verify(pending.map((p) => ({ order: p.signed.order, signature: p.signed.signature, chainId: BigInt(p.market.chainId) })));
   const requests: PlaceOrderRequest[] = [];
   const placed: number[] = [];
   pending.forEach((p, k) => {
@@ -58,7 +75,7 @@ export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promi
       outcomes[p.index] = { ok: false, response: refusal(v.code, v.message, v.orderHash === undefined ? {} : { orderHash: v.orderHash }, 401) };
       return;
     }
-    requests.push({ order: p.signed.order, orderHash: v.orderHash, signature: p.signed.signature, market: p.market, receivedAt: params.receivedAt });
+    requests.push({ order: p.signed.order, orderHash: v.orderHash, signature: p.signed.signature, market: p.market.id, receivedAt: params.receivedAt });
     placed.push(p.index);
   });
 

@@ -1,5 +1,5 @@
 /** The API's Prometheus metrics, registered in the daemon's registry. */
-import type { MarketSettings } from "../config";
+import type { Market } from "../markets";
 import { Counter, Gauge, Histogram, type Registry } from "../metrics";
 import type { BookSnapshot } from "../matching";
 
@@ -60,7 +60,7 @@ export function createApiMetrics(registry: Registry) {
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /** Records a book snapshot in the depth gauges. */
-export function observeBook(metrics: ApiMetrics, market: MarketSettings, book: BookSnapshot): void {
+export function observeBook(metrics: ApiMetrics, market: Market, book: BookSnapshot): void {
   const unit = 10 ** market.baseDecimals;
   for (const [side, levels] of [["bid", book.bids], ["ask", book.asks]] as const) {
     metrics.bookLevels.set({ market: market.symbol, side }, levels.length);

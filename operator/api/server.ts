@@ -70,8 +70,14 @@ export function buildApi(deps: ApiDeps, config: ApiConfig): FastifyInstance {
     { maxBufferedBytes: settings.wsMaxBufferedBytes, maxSubscriptions: settings.wsMaxSubscriptions, closeGraceMs: settings.wsCloseGraceMs },
   );
   const ticker = createTicker(
-    { engine: ctx.engine, redis: ctx.redis, hub, markets: ctx.markets, metrics: ctx.metrics, logger, clock: ctx.clock },
-    { tickMs: settings.wsTickMs, bookDepth: settings.wsBookDepth, streamBatch: settings.wsStreamBatch },
+    { engine: ctx.engine, redis: ctx.redis, hub, markets: ctx.markets, metrics: ctx.metrics, registry: ctx.registry, logger, clock: ctx.clock },
+    {
+      tickMs: settings.wsTickMs,
+      bookDepth: settings.wsBookDepth,
+      streamBatch: settings.wsStreamBatch,
+      consumerName: settings.wsConsumerName,
+      cursorSaveMs: settings.wsCursorSaveMs,
+    },
   );
 
   app.register(websocket, {

@@ -1,10 +1,13 @@
 /** What buildApi receives: its dependencies and the parts of the configuration it reads. */
-import type { MarketSettings, OperatorConfig } from "../config";
+import type { ChainConfig, OperatorConfig } from "../config";
 import type { Logger } from "../log";
+import type { MarketRegistry } from "../markets";
+import type { Market } from "../markets";
 import type { MatchingEngine } from "../matching";
 import type { Registry } from "../metrics";
-import type { Clock, Erc1271Client, OrderDomain, VerifierPool } from "../orders";
+import type { Clock, Erc1271Client, VerifierPool } from "../orders";
 import type { RedisClient } from "../redis";
+import type { LoopStatus } from "../tasks";
 
 export interface ApiDeps {
   engine: MatchingEngine;
@@ -17,8 +20,14 @@ export interface ApiDeps {
   metrics: Registry;
   /** Wall clock, unix ms (order receipt time, expiry checks). Default Date.now. */
   clock?: Clock;
-  /** Reads the chain for EIP-1271 cancels; without it only ECDSA cancels verify. */
+  /**
+   * Reads each chain for EIP-1271 cancels, by chain id; a chain without a client verifies ECDSA
+   * cancels only. `chain`: the shorthand when one chain is served.
+   */
+  chains?: ReadonlyMap<number, Erc1271Client>;
   chain?: Erc1271Client;
+  /** The daemon's background loops, reported by /health (informational). */
+  tasks?: { status(): LoopStatus[] };
 }
 
 /** Settings of the API itself, all with defaults (DEFAULT_API_SETTINGS). */
@@ -37,6 +46,13 @@ export interface ApiSettings {
   wsMaxMessageBytes: number;
   /** Entries read per stream per market per tick (the rest waits for the next tick). */
   wsStreamBatch: number;
+  /**
+   * The WebSocket feed's name as a journal consumer (best-effort: it holds the journal's
+   * retention back while it keeps up). Give each API process sharing a Redis its own.
+   */
+  wsConsumerName: string;
+  /** How often the feed's journal cursor is saved (it restarts at the tail anyway). */
+  wsCursorSaveMs: number;
   /** Horizon of a signed cancel's expiry, seconds (its replay memory lasts as long). */
   cancelMaxExpirySeconds: number;
   /** GET /v1/book depth: default and bound. */
@@ -54,6 +70,8 @@ export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
   wsMaxSubscriptions: 100,
   wsMaxMessageBytes: 4_096,
   wsStreamBatch: 1_000,
+  wsConsumerName: "ws",
+  wsCursorSaveMs: 1_000,
   cancelMaxExpirySeconds: 600,
   defaultBookDepth: 50,
   maxBookDepth: 500,
@@ -62,8 +80,10 @@ export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
 
 /** The configuration the API reads; an OperatorConfig is one (pass it whole). */
 export interface ApiConfig {
-  orderDomain: OrderDomain;
-  markets: readonly MarketSettings[];
+  /** Each chain served and its order domain (its Settlement). */
+  chains: readonly Pick<ChainConfig, "chainId" | "orderDomain">[];
+  /** Every market, each on one of `chains`. */
+  markets: MarketRegistry | readonly Market[];
   limits: Pick<OperatorConfig["limits"], "maxBodyBytes" | "maxOrdersPerRequest" | "maxExpirySeconds">;
   verifier?: Pick<OperatorConfig["verifier"], "erc1271TimeoutMs">;
   api?: Partial<ApiSettings>;

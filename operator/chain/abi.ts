@@ -20,3 +20,7 @@ export const settlementAbi = [
   },
   { type: "function", name: "tokenScale", stateMutability: "view", inputs: [{ name: "token", type: "address" }], outputs: [{ name: "", type: "uint256" }] },
 ] as const;
+
+export const commitmentAbi = [
+  { type: "function", name: "latestEpoch", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "uint64" }] },
+] as const;

@@ -6,11 +6,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import type { ZodIssue } from "zod";
+import { z } from "zod";
+import { parseMarketList } from "../markets/config";
+import type { Market } from "../markets/types";
 import type { Address, Hex, OrderDomain } from "../orders/types";
 import { redactUrl } from "../log";
+import { parseChainList, type ChainEntry } from "./chains";
 import { ConfigError, type ConfigIssue } from "./errors";
-import { marketListSchema, type MarketSettings } from "./markets";
-import { CONFIG_VARIABLES, envSchema, type AppendFsyncPolicy, type LogLevel, type ParsedEnv } from "./schema";
+import { CONFIG_VARIABLES, envSchema, privateKey, type AppendFsyncPolicy, type LogLevel, type ParsedEnv } from "./schema";
 import type { Secret } from "./secret";
 
 export type RedisConfig =
@@ -23,79 +26,109 @@ export interface RateLimit {
   perSecond: number;
 }
 
+/** One chain the operator serves (./chains.ts). */
+export interface ChainConfig {
+  chainId: number;
+  /** For logs and metrics; default "chain-<id>". */
+  name: string;
+  rpcUrl: string;
+  settlementAddress: Address;
+  commitmentAddress: Address;
+  /** The EIP-712 domain orders of this chain's markets are signed for: this chain's Settlement. */
+  orderDomain: OrderDomain;
+  /** The key that signs this chain's settlement and commitment transactions. Read it with `.reveal()`, only where it signs. */
+  operatorPrivateKey: Secret<Hex>;
+  /** The variable the key was read from (for error messages; never the key). */
+  operatorKeyVariable: string;
+  /** Blocks on top of a log's block before the chain watcher applies it. */
+  confirmations: number;
+  /** Gas one settlement transaction may use (a HyperEVM small block is 3,000,000). */
+  settlementGasBudget: number;
+}
+
 export interface OperatorConfig {
   redis: RedisConfig;
-  chain: {
-    rpcUrl: string;
-    chainId: number;
-    settlementAddress: Address;
-    commitmentAddress: Address;
-  };
-  /** EIP-712 domain orders are signed for: this chain's Settlement. */
-  orderDomain: OrderDomain;
-  /** The settlement signer's key. Read it with `.reveal()`, only where it signs. */
-  operatorPrivateKey: Secret<Hex>;
+  /** Every chain served, ascending chain id; each market names one of them. */
+  chains: readonly ChainConfig[];
   http: { host: string; port: number };
-  /** Shaped as operator/markets' MarketConfig; see ./toMarkets for Market objects. */
-  markets: readonly MarketSettings[];
+  /** Validated markets (operator/markets), each on one of `chains`. */
+  markets: readonly Market[];
   limits: {
     maxBodyBytes: number;
     maxOrdersPerRequest: number;
-    /** Per trader. */
+    /** Per account (a trader on one chain). */
     placeRateLimit: RateLimit;
-    /** Per trader. */
+    /** Per account. */
     cancelRateLimit: RateLimit;
     maxOpenOrdersPerTrader: number;
     /** Latest accepted order expiry, in seconds from now. */
     maxExpirySeconds: bigint;
   };
   verifier: { poolSize: number; erc1271TimeoutMs: number };
+  /** Background loops of the daemon (operator/tasks). */
+  tasks: { sweepIntervalMs: number; journalTrimIntervalMs: number };
+  /** The journal's retention (operator/journal). */
+  journal: { maxLagEntries: number; orderRetentionMs: number };
   logLevel: LogLevel;
 }
 
 export interface LoadConfigOptions {
-  /** Reads HYPERINDEX_MARKETS_FILE. Default fs.readFileSync(path, "utf8"). */
+  /** Reads HYPERINDEX_MARKETS_FILE and HYPERINDEX_CHAINS_FILE. Default fs.readFileSync(path, "utf8"). */
   readFile?: (path: string) => string;
   /** Default verifier pool size. Default os.availableParallelism(). */
   cpuCount?: number;
 }
 
 const PREFIX = "HYPERINDEX_";
+const SHORTHAND = ["HYPERINDEX_RPC_URL", "HYPERINDEX_CHAIN_ID", "HYPERINDEX_SETTLEMENT_ADDRESS", "HYPERINDEX_COMMITMENT_ADDRESS"] as const;
+const DEFAULT_KEY_VARIABLE = "HYPERINDEX_OPERATOR_PRIVATE_KEY";
 
 /**
  * Parses `env` (pass process.env) or throws a ConfigError naming every bad variable.
- * Unknown HYPERINDEX_* variables are errors too: a typo must not silently fall back to a default.
+ * Unknown HYPERINDEX_* variables are errors too: a typo must not silently fall back to a
+ * default (a variable a chain entry names as its operatorKeyVariable is known).
  */
 export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): OperatorConfig {
   const issues: ConfigIssue[] = [];
   const known = new Set(CONFIG_VARIABLES);
   const ours: Record<string, string | undefined> = {};
+  const candidates: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(PREFIX)) continue;
     if (known.has(name)) ours[name] = value;
-    else issues.push({ variable: name, message: `unknown variable${suggest(name, CONFIG_VARIABLES)}` });
+    else candidates.push(name);
   }
 
   const parsed = envSchema({ cpuCount: options.cpuCount ?? os.availableParallelism() }).safeParse(ours);
   if (!parsed.success) issues.push(...parsed.error.issues.map(envIssue));
-  // Markets are checked even when other variables are wrong, so one start reports everything.
-  const markets = loadMarkets(nonEmpty(ours.HYPERINDEX_MARKETS), nonEmpty(ours.HYPERINDEX_MARKETS_FILE), options, issues);
+  // Chains and markets are checked even when other variables are wrong, so one start reports everything.
+  const chainEntries = loadChains(ours, options, issues);
+  const keyVariables = new Set((chainEntries ?? []).map((c) => c.operatorKeyVariable).filter((v): v is string => v !== undefined));
+  for (const name of candidates) {
+    if (!keyVariables.has(name)) issues.push({ variable: name, message: `unknown variable${suggest(name, CONFIG_VARIABLES)}` });
+  }
+  const chains = parsed.success && chainEntries !== undefined ? resolveChains(chainEntries, parsed.data, env, issues) : undefined;
+  const markets = loadJsonList(
+    "HYPERINDEX_MARKETS",
+    nonEmpty(ours.HYPERINDEX_MARKETS),
+    nonEmpty(ours.HYPERINDEX_MARKETS_FILE),
+    options,
+    issues,
+    (json) => {
+      const r = parseMarketList(json, { chainIds: (chainEntries ?? []).map((c) => c.chainId).sort((a, b) => a - b) });
+      return r.ok ? { ok: true, value: r.markets } : { ok: false, issues: r.issues };
+    },
+    chainEntries === undefined,
+  );
   const redis = parsed.success ? redisConfig(parsed.data, issues) : undefined;
-  if (issues.length > 0 || !parsed.success || markets === undefined || redis === undefined) {
+  if (issues.length > 0 || !parsed.success || markets === undefined || redis === undefined || chains === undefined) {
     throw new ConfigError(issues);
   }
 
   const e = parsed.data;
   const config: OperatorConfig = {
     redis,
-    chain: {
-      rpcUrl: e.HYPERINDEX_RPC_URL,
-      chainId: e.HYPERINDEX_CHAIN_ID,
-      settlementAddress: e.HYPERINDEX_SETTLEMENT_ADDRESS,
-      commitmentAddress: e.HYPERINDEX_COMMITMENT_ADDRESS,
-    },
-    orderDomain: { chainId: BigInt(e.HYPERINDEX_CHAIN_ID), verifyingContract: e.HYPERINDEX_SETTLEMENT_ADDRESS },
-    operatorPrivateKey: e.HYPERINDEX_OPERATOR_PRIVATE_KEY,
+    chains,
     http: { host: e.HYPERINDEX_HTTP_HOST, port: e.HYPERINDEX_HTTP_PORT },
     markets,
     limits: {
@@ -107,9 +140,99 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       maxExpirySeconds: BigInt(e.HYPERINDEX_MAX_EXPIRY_SECONDS),
     },
     verifier: { poolSize: e.HYPERINDEX_VERIFIER_POOL_SIZE, erc1271TimeoutMs: e.HYPERINDEX_ERC1271_TIMEOUT_MS },
+    tasks: { sweepIntervalMs: e.HYPERINDEX_SWEEP_INTERVAL_MS, journalTrimIntervalMs: e.HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS },
+    journal: { maxLagEntries: e.HYPERINDEX_JOURNAL_MAX_LAG, orderRetentionMs: e.HYPERINDEX_ORDER_RETENTION_SECONDS * 1000 },
     logLevel: e.HYPERINDEX_LOG_LEVEL,
   };
   return deepFreeze(config);
+}
+
+/** The chain of `chainId` in the configuration (it must be there). */
+export function chainOf(config: Pick<OperatorConfig, "chains">, chainId: number): ChainConfig {
+  const chain = config.chains.find((c) => c.chainId === chainId);
+  if (chain === undefined) throw new ConfigError([{ variable: "HYPERINDEX_CHAINS", message: `chain ${chainId} is not configured` }]);
+  return chain;
+}
+
+/** The chain entries: from HYPERINDEX_CHAINS(_FILE), or the one-chain shorthand. */
+function loadChains(ours: Record<string, string | undefined>, options: LoadConfigOptions, issues: ConfigIssue[]): ChainEntry[] | undefined {
+  const inline = nonEmpty(ours.HYPERINDEX_CHAINS);
+  const file = nonEmpty(ours.HYPERINDEX_CHAINS_FILE);
+  const shorthand = SHORTHAND.filter((name) => nonEmpty(ours[name]) !== undefined);
+  if (inline !== undefined || file !== undefined) {
+    if (shorthand.length > 0) {
+      issues.push({
+        variable: shorthand[0],
+        message: `set either HYPERINDEX_CHAINS${file !== undefined ? "_FILE" : ""} or the one-chain variables (${SHORTHAND.join(", ")}), not both`,
+      });
+      return undefined;
+    }
+    return loadJsonList("HYPERINDEX_CHAINS", inline, file, options, issues, (json) => {
+      const r = parseChainList(json);
+      return r.ok ? { ok: true, value: r.chains } : { ok: false, issues: r.issues };
+    });
+  }
+  // The shorthand: every variable is required (their formats are checked by the schema).
+  const missing = SHORTHAND.filter((name) => nonEmpty(ours[name]) === undefined);
+  for (const name of missing) {
+    issues.push({ variable: name, message: "required, but not set (or describe the chains in HYPERINDEX_CHAINS / HYPERINDEX_CHAINS_FILE)" });
+  }
+  if (missing.length > 0) return undefined;
+  // The chain id as the schema reads it (a bad one is reported by the schema: nothing to check the markets against).
+  const raw = nonEmpty(ours.HYPERINDEX_CHAIN_ID) as string;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) return undefined;
+  // The other values come from the parsed environment (resolveChains).
+  return [{ chainId: Number(raw), rpcUrl: "", settlementAddress: "0x" as Address, commitmentAddress: "0x" as Address, shorthand: true } as ChainEntry];
+}
+
+/** Chain entries with their keys read and defaults applied. */
+function resolveChains(entries: readonly ChainEntry[], e: ParsedEnv, env: Record<string, string | undefined>, issues: ConfigIssue[]): ChainConfig[] | undefined {
+  const fromShorthand = entries.length === 1 && (entries[0] as ChainEntry & { shorthand?: boolean }).shorthand === true;
+  const list: ChainEntry[] = fromShorthand
+    ? [
+        {
+          chainId: e.HYPERINDEX_CHAIN_ID as number,
+          rpcUrl: e.HYPERINDEX_RPC_URL as string,
+          settlementAddress: e.HYPERINDEX_SETTLEMENT_ADDRESS as Address,
+          commitmentAddress: e.HYPERINDEX_COMMITMENT_ADDRESS as Address,
+        },
+      ]
+    : [...entries];
+  const out: ChainConfig[] = [];
+  const before = issues.length;
+  list.forEach((c, i) => {
+    const variable = c.operatorKeyVariable ?? DEFAULT_KEY_VARIABLE;
+    const where = fromShorthand ? variable : `${variable} (operator key of HYPERINDEX_CHAINS[${i}], chain ${c.chainId})`;
+    let key: Secret<Hex> | undefined;
+    if (variable === DEFAULT_KEY_VARIABLE) {
+      key = e.HYPERINDEX_OPERATOR_PRIVATE_KEY;
+      if (key === undefined) issues.push({ variable: where, message: "required, but not set" });
+    } else {
+      const raw = nonEmpty(env[variable]);
+      if (raw === undefined) {
+        issues.push({ variable: where, message: "required, but not set" });
+      } else {
+        const checked = z.string().transform(privateKey).safeParse(raw);
+        if (checked.success) key = checked.data;
+        else issues.push({ variable: where, message: checked.error.issues[0].message });
+      }
+    }
+    if (key === undefined) return;
+    out.push({
+      chainId: c.chainId,
+      name: c.name ?? `chain-${c.chainId}`,
+      rpcUrl: c.rpcUrl,
+      settlementAddress: c.settlementAddress,
+      commitmentAddress: c.commitmentAddress,
+      orderDomain: { chainId: BigInt(c.chainId), verifyingContract: c.settlementAddress },
+      operatorPrivateKey: key,
+      operatorKeyVariable: variable,
+      confirmations: c.confirmations ?? e.HYPERINDEX_CONFIRMATIONS,
+      settlementGasBudget: c.settlementGasBudget ?? e.HYPERINDEX_SETTLEMENT_GAS_BUDGET,
+    });
+  });
+  if (issues.length > before) return undefined;
+  return out.sort((a, b) => a.chainId - b.chainId);
 }
 
 /**
@@ -125,10 +248,19 @@ export function redactedConfig(config: OperatorConfig): Record<string, unknown> 
   return {
     ...config,
     redis,
-    chain: { ...config.chain, rpcUrl: redactSecretUrl(config.chain.rpcUrl) },
-    orderDomain: { ...config.orderDomain, chainId: config.orderDomain.chainId.toString() },
-    operatorPrivateKey: "[redacted]",
-    markets: config.markets.map((m) => ({ ...m, tickSize: m.tickSize.toString(), lotSize: m.lotSize.toString() })),
+    chains: config.chains.map((c) => ({
+      ...c,
+      rpcUrl: redactSecretUrl(c.rpcUrl),
+      orderDomain: { ...c.orderDomain, chainId: c.orderDomain.chainId.toString() },
+      operatorPrivateKey: "[redacted]",
+    })),
+    markets: config.markets.map((m) => ({
+      ...m,
+      tickSize: m.tickSize.toString(),
+      lotSize: m.lotSize.toString(),
+      scale: m.scale.toString(),
+      quotePerLotTick: m.quotePerLotTick.toString(),
+    })),
     limits: { ...config.limits, maxExpirySeconds: config.limits.maxExpirySeconds.toString() },
   };
 }
@@ -158,27 +290,34 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
 }
 
-function loadMarkets(
+/**
+ * A JSON list from `<name>` (inline) or `<name>_FILE` (a path), exactly one of the two, checked
+ * by `parse`; its issues are reported with their JSON path. `optional`: neither set is fine.
+ */
+function loadJsonList<T>(
+  name: string,
   inline: string | undefined,
   file: string | undefined,
   options: LoadConfigOptions,
   issues: ConfigIssue[],
-): MarketSettings[] | undefined {
+  parse: (json: unknown) => { ok: true; value: T } | { ok: false; issues: { path: (string | number)[]; message: string }[] },
+  skip = false,
+): T | undefined {
   if (inline !== undefined && file !== undefined) {
-    issues.push({ variable: "HYPERINDEX_MARKETS", message: "set either HYPERINDEX_MARKETS or HYPERINDEX_MARKETS_FILE, not both" });
+    issues.push({ variable: name, message: `set either ${name} or ${name}_FILE, not both` });
     return undefined;
   }
   if (inline === undefined && file === undefined) {
-    issues.push({ variable: "HYPERINDEX_MARKETS", message: "required, but not set (or set HYPERINDEX_MARKETS_FILE to a JSON file)" });
+    issues.push({ variable: name, message: `required, but not set (or set ${name}_FILE to a JSON file)` });
     return undefined;
   }
-  const source = file === undefined ? "HYPERINDEX_MARKETS" : `HYPERINDEX_MARKETS_FILE (${file})`;
+  const source = file === undefined ? name : `${name}_FILE (${file})`;
   let text: string;
   if (file !== undefined) {
     try {
       text = (options.readFile ?? ((p: string) => fs.readFileSync(p, "utf8")))(file);
     } catch (error) {
-      issues.push({ variable: "HYPERINDEX_MARKETS_FILE", message: `cannot read ${file}: ${(error as Error).message}` });
+      issues.push({ variable: `${name}_FILE`, message: `cannot read ${file}: ${(error as Error).message}` });
       return undefined;
     }
   } else {
@@ -191,12 +330,14 @@ function loadMarkets(
     issues.push({ variable: source, message: `expected JSON, got a parse error: ${(error as Error).message}` });
     return undefined;
   }
-  const parsed = marketListSchema.safeParse(json);
-  if (!parsed.success) {
-    issues.push(...parsed.error.issues.map((i) => ({ variable: `${source}${jsonPath(i.path)}`, message: i.message })));
+  // The markets name chains: when the chains are broken, their chain ids cannot be checked.
+  if (skip) return undefined;
+  const result = parse(json);
+  if (!result.ok) {
+    issues.push(...result.issues.map((i) => ({ variable: `${source}${jsonPath(i.path)}`, message: i.message })));
     return undefined;
   }
-  return parsed.data as MarketSettings[];
+  return result.value;
 }
 
 function redisConfig(e: ParsedEnv, issues: ConfigIssue[]): RedisConfig | undefined {

@@ -8,9 +8,10 @@
  */
 import { z } from "zod";
 import secp256k1 from "secp256k1";
+import { show } from "../markets/config";
 import { toChecksumAddress } from "../orders/codec";
 import type { Address, Hex } from "../orders/types";
-import { show } from "./markets";
+import { DEFAULT_CONFIRMATIONS, DEFAULT_SETTLEMENT_GAS_BUDGET, MAX_CONFIRMATIONS, MAX_SETTLEMENT_GAS_BUDGET, MIN_SETTLEMENT_GAS_BUDGET, urlCheck } from "./chains";
 import { Secret } from "./secret";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -36,11 +37,6 @@ const raw = z
   .string({ invalid_type_error: "expected a string" })
   .optional()
   .transform((v) => (v === "" ? undefined : v));
-
-/** A variable that must be set, parsed by `parse`. */
-function required<T>(parse: (value: string, ctx: z.RefinementCtx) => T) {
-  return raw.transform((v, ctx): T => (v === undefined ? issue(ctx, "required, but not set") : parse(v, ctx)));
-}
 
 /** A variable with a default (itself a valid value of the variable's type). */
 function withDefault<T>(fallback: T, parse: (value: string, ctx: z.RefinementCtx) => T) {
@@ -79,20 +75,8 @@ function address(v: string, ctx: z.RefinementCtx): Address {
   return lower;
 }
 
-function url(protocols: readonly string[]) {
-  return (v: string, ctx: z.RefinementCtx): string => {
-    let parsed: URL;
-    try {
-      parsed = new URL(v);
-    } catch {
-      // The value may carry credentials: say what is wrong without echoing it.
-      return issue(ctx, `expected a ${protocols.join(" or ")} URL, got something that does not parse as a URL`);
-    }
-    const scheme = parsed.protocol.replace(/:$/, "");
-    if (!protocols.includes(scheme)) return issue(ctx, `expected a ${protocols.join(" or ")} URL, got a ${scheme}: URL`);
-    return v;
-  };
-}
+// The value may carry credentials: urlCheck says what is wrong without echoing it.
+const url = urlCheck;
 
 /** "host:port,host:port" (IPv6 as [::1]:7000). */
 function hostPorts(v: string, ctx: z.RefinementCtx): { host: string; port: number }[] {
@@ -108,7 +92,7 @@ function hostPorts(v: string, ctx: z.RefinementCtx): { host: string; port: numbe
   return nodes;
 }
 
-function privateKey(v: string, ctx: z.RefinementCtx): Secret<Hex> {
+export function privateKey(v: string, ctx: z.RefinementCtx): Secret<Hex> {
   // Never echo the value, not even part of it.
   if (!/^0x[0-9a-fA-F]{64}$/.test(v)) return issue(ctx, "expected 0x followed by 64 hex digits (value not shown: secret)");
   if (!secp256k1.privateKeyVerify(Buffer.from(v.slice(2), "hex"))) {
@@ -132,12 +116,22 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_REDIS_CLUSTER_NODES: optional(hostPorts),
     HYPERINDEX_REDIS_PASSWORD: optional(secretString),
     HYPERINDEX_REDIS_APPENDFSYNC: withDefault<AppendFsyncPolicy>("everysec", oneOf(APPENDFSYNC_POLICIES)),
-    // Chain
-    HYPERINDEX_RPC_URL: required(url(["http", "https", "ws", "wss"])),
-    HYPERINDEX_CHAIN_ID: required(positiveInt()),
-    HYPERINDEX_SETTLEMENT_ADDRESS: required(address),
-    HYPERINDEX_COMMITMENT_ADDRESS: required(address),
-    HYPERINDEX_OPERATOR_PRIVATE_KEY: required(privateKey),
+    // Chains: HYPERINDEX_CHAINS or HYPERINDEX_CHAINS_FILE (JSON, ./chains.ts), or the one-chain
+    // shorthand below (checked in ./load, which also parses the JSON).
+    HYPERINDEX_CHAINS: optional((v) => v),
+    HYPERINDEX_CHAINS_FILE: optional((v) => v),
+    HYPERINDEX_RPC_URL: optional(url(["http", "https", "ws", "wss"])),
+    HYPERINDEX_CHAIN_ID: optional(positiveInt()),
+    HYPERINDEX_SETTLEMENT_ADDRESS: optional(address),
+    HYPERINDEX_COMMITMENT_ADDRESS: optional(address),
+    /** Every chain's operator key unless its entry names another variable. */
+    HYPERINDEX_OPERATOR_PRIVATE_KEY: optional(privateKey),
+    /** Defaults of every chain (an entry of HYPERINDEX_CHAINS may set its own). */
+    HYPERINDEX_CONFIRMATIONS: withDefault(DEFAULT_CONFIRMATIONS, integer(`an integer from 0 to ${MAX_CONFIRMATIONS}`, 0, MAX_CONFIRMATIONS)),
+    HYPERINDEX_SETTLEMENT_GAS_BUDGET: withDefault(
+      DEFAULT_SETTLEMENT_GAS_BUDGET,
+      integer(`an integer from ${MIN_SETTLEMENT_GAS_BUDGET} to ${MAX_SETTLEMENT_GAS_BUDGET}`, MIN_SETTLEMENT_GAS_BUDGET, MAX_SETTLEMENT_GAS_BUDGET),
+    ),
     // HTTP
     HYPERINDEX_HTTP_HOST: withDefault("127.0.0.1", (v, ctx) =>
       /^[A-Za-z0-9.:-]+$/.test(v) ? v : issue(ctx, `expected a host name or IP address, got ${show(v)}`),
@@ -158,6 +152,11 @@ export function envSchema(machine: { cpuCount: number }) {
     // Verifier
     HYPERINDEX_VERIFIER_POOL_SIZE: withDefault(machine.cpuCount, positiveInt(1_024)),
     HYPERINDEX_ERC1271_TIMEOUT_MS: withDefault(2_000, positiveInt(60_000)),
+    // Background work and the journal's retention
+    HYPERINDEX_SWEEP_INTERVAL_MS: withDefault(1_000, positiveInt(3_600_000)),
+    HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS: withDefault(1_000, positiveInt(3_600_000)),
+    HYPERINDEX_JOURNAL_MAX_LAG: withDefault(100_000, positiveInt(100_000_000)),
+    HYPERINDEX_ORDER_RETENTION_SECONDS: withDefault(3_600, integer("an integer from 0 to 2592000", 0, 2_592_000)),
     // Logs
     HYPERINDEX_LOG_LEVEL: withDefault<LogLevel>("info", oneOf(LOG_LEVELS)),
   });

@@ -1,28 +1,33 @@
 /**
- * Starts the operator: Redis (AOF checked), the chain client, the verifier pool, the matching
- * engine (which recovers whatever a previous run left in Redis) and the HTTP/WebSocket API.
- * `stop()` shuts down in the reverse order, draining work: no new requests, queued orders
- * finished, workers and Redis closed.
+ * Starts the operator: Redis (AOF checked, keyspace checked), a client per configured chain
+ * (each checked: the RPC serves that chain, Settlement and OrderbookCommitment answer), the
+ * verifier pool (one EIP-712 domain per chain), the matching engine (which recovers whatever a
+ * previous run left in Redis), the background loops (expiry sweeping, the journal's retention)
+ * and the HTTP/WebSocket API. `stop()` shuts down in the reverse order, draining work: no new
+ * requests, loops drained, queued orders finished, workers and Redis closed.
  *
  * Used by operator/main.ts (the daemon), the demo and the end-to-end tests.
  */
 import type { FastifyInstance } from "fastify";
-import { createPublicClient, http, type PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import { buildApi } from "../api";
-import { settlementAbi } from "../chain/abi";
-import { marketsFromConfig, redactedConfig, type OperatorConfig } from "../config";
+import { checkChain, createChainClients, type ChainClient } from "../chain";
+import { redactedConfig, type OperatorConfig } from "../config";
 import { componentLogger, type Logger } from "../log";
 import { createEngine, stopEngine, type MatchingEngine } from "../matching";
 import type { Registry } from "../metrics";
-import { createVerifierPool, type VerifierPool } from "../orders/verifier";
+import { checkKeyspace } from "../migration";
+import { createVerifierPool, type Erc1271Client, type VerifierPool } from "../orders/verifier";
 import type { Address } from "../orders";
 import { createRedisClient, masterNodes, waitReady, type RedisClient } from "../redis";
+import type { LoopGroup } from "../tasks";
+import { createDaemonLoops } from "./loops";
 
 export interface OperatorDeps {
   logger: Logger;
   metrics: Registry;
-  /** A chain client; built from config.chain.rpcUrl when absent (tests pass Hardhat's). */
-  chain?: PublicClient;
+  /** A chain client per chain id; built from each chain's rpcUrl when absent (tests pass Hardhat's). */
+  chainClients?: ReadonlyMap<number, PublicClient>;
 }
 
 export interface RunningOperator {
@@ -30,10 +35,14 @@ export interface RunningOperator {
   engine: MatchingEngine;
   verifier: VerifierPool;
   redis: RedisClient;
-  chain: PublicClient;
+  /** Per chain id. */
+  chains: ReadonlyMap<number, ChainClient>;
+  /** Each chain's Settlement fee recipient, per chain id. */
+  feeAccounts: ReadonlyMap<number, Address>;
+  /** The daemon's background loops (sweeping, retention). */
+  loops: LoopGroup;
   /** The address the API listens on, e.g. http://127.0.0.1:8080. */
   url: string;
-  feeAccount: Address;
   /** Graceful shutdown; idempotent. */
   stop(): Promise<void>;
 }
@@ -61,13 +70,19 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     closers.push(async () => void (await redis.quit()));
     await waitReady(redis);
     await ensureAppendOnly(redis, config.redis.appendfsync, logger);
+    await checkKeyspace(redis);
 
-    const chain = deps.chain ?? (createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient);
-    const feeAccount = await readFeeAccount(chain, config, logger);
+    const chains = createChainClients(config.chains, deps.chainClients);
+    const feeAccounts = new Map<number, Address>();
+    for (const chain of chains.values()) {
+      const info = await checkChain({ logger }, chain);
+      feeAccounts.set(chain.chainId, info.feeAccount);
+      logger.info({ chainId: chain.chainId, name: chain.name, feeAccount: info.feeAccount, latestEpoch: info.latestEpoch.toString() }, "chain ready");
+    }
 
     const verifier = createVerifierPool(
-      { logger: deps.logger, chain, metrics: deps.metrics },
-      { domain: config.orderDomain, size: config.verifier.poolSize, erc1271TimeoutMs: config.verifier.erc1271TimeoutMs },
+      { logger: deps.logger, metrics: deps.metrics, chains: new Map([...chains.values()].map((c) => [BigInt(c.chainId), c.client as Erc1271Client])) },
+      { domains: config.chains.map((c) => c.orderDomain), size: config.verifier.poolSize, erc1271TimeoutMs: config.verifier.erc1271TimeoutMs },
     );
     closers.push(() => verifier.close());
     await verifier.ready();
@@ -75,8 +90,8 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     const engine = await createEngine(
       { redis, logger: deps.logger, metrics: deps.metrics },
       {
-        markets: marketsFromConfig(config.markets),
-        feeAccount,
+        markets: config.markets,
+        feeAccounts: Object.fromEntries(feeAccounts),
         rateLimits: {
           place: { capacity: config.limits.placeRateLimit.burst, refillPerSecond: config.limits.placeRateLimit.perSecond },
           cancel: { capacity: config.limits.cancelRateLimit.burst, refillPerSecond: config.limits.cancelRateLimit.perSecond },
@@ -86,13 +101,25 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     );
     closers.push(() => stopEngine(engine));
 
+    const loops = await createDaemonLoops({ logger: deps.logger, metrics: deps.metrics, redis, engine }, config);
+    loops.start();
+    closers.push(() => loops.stop());
+
     const app = buildApi(
-      { engine, verifier, redis, logger: deps.logger, metrics: deps.metrics, chain },
-      { orderDomain: config.orderDomain, markets: config.markets, limits: config.limits, verifier: config.verifier },
+      {
+        engine,
+        verifier,
+        redis,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        chains: new Map([...chains.values()].map((c) => [c.chainId, c.client as Erc1271Client])),
+        tasks: loops,
+      },
+      config,
     );
     closers.push(() => app.close());
     const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ url, markets: config.markets.map((m) => m.symbol), feeAccount }, "operator ready");
+    logger.info({ url, markets: config.markets.map((m) => m.symbol), chains: config.chains.map((c) => c.chainId) }, "operator ready");
 
     let stopping: Promise<void> | undefined;
     return {
@@ -100,9 +127,10 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       engine,
       verifier,
       redis,
-      chain,
+      chains,
+      feeAccounts,
+      loops,
       url,
-      feeAccount,
       stop: () => {
         stopping ??= (async () => {
           logger.info("stopping operator");
@@ -131,20 +159,5 @@ async function ensureAppendOnly(redis: RedisClient, policy: string, logger: Logg
     } catch (error) {
       logger.warn({ err: error, node: `${node.options.host}:${node.options.port}` }, "could not enable AOF; make sure this Redis persists writes");
     }
-  }
-}
-
-/** The Settlement contract's fee recipient: the off-chain ledger credits fees to the same account. */
-async function readFeeAccount(chain: PublicClient, config: OperatorConfig, logger: Logger): Promise<Address> {
-  const chainId = await chain.getChainId();
-  if (chainId !== config.chain.chainId) {
-    throw new Error(`HYPERINDEX_RPC_URL serves chain ${chainId}, but HYPERINDEX_CHAIN_ID is ${config.chain.chainId}`);
-  }
-  try {
-    const fee = await chain.readContract({ address: config.chain.settlementAddress, abi: settlementAbi, functionName: "feeRecipient" });
-    return fee.toLowerCase() as Address;
-  } catch (error) {
-    logger.error({ err: error, settlement: config.chain.settlementAddress }, "cannot read the Settlement contract");
-    throw new Error(`HYPERINDEX_SETTLEMENT_ADDRESS ${config.chain.settlementAddress}: no Settlement contract answers there (${(error as Error).message.split("\n")[0]})`);
   }
 }

@@ -8,12 +8,12 @@ const KINDS = ["a", "l", "o", "i"] as const;
 const NAMES: Record<(typeof KINDS)[number], keyof Balance> = { a: "available", l: "locked", o: "pendingOut", i: "pendingIn" };
 
 /**
- * The trader's balances, keyed by lower-case token. With `tokens`, exactly those tokens (zeros
- * included), in one HMGET; without, every token the trader holds anything of (a scan of the
- * account hash: prefer passing the tokens on hot paths).
+ * The balances of a trader on one chain, keyed by lower-case token. With `tokens`, exactly
+ * those tokens (zeros included), in one HMGET; without, every token the trader holds anything
+ * of (a scan of the account hash: prefer passing the tokens on hot paths).
  */
-export async function getBalances(deps: { redis: RedisClient }, params: { trader: Address; tokens?: readonly Address[] }): Promise<Balances> {
-  const key = ledgerKeys(params.trader).acct;
+export async function getBalances(deps: { redis: RedisClient }, params: { chainId: number; trader: Address; tokens?: readonly Address[] }): Promise<Balances> {
+  const key = ledgerKeys(params.chainId, params.trader).acct;
   const out: Balances = {};
   if (params.tokens) {
     const tokens = params.tokens.map((t) => t.toLowerCase() as Address);

@@ -14,7 +14,7 @@
  */
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
-import type { LedgerOp } from "./types";
+import type { AccountOp, LedgerOp } from "./types";
 
 const BPS = 10_000n;
 
@@ -70,8 +70,11 @@ export function fillAmounts(market: Market, f: FillFacts): FillAmounts {
   return f.amounts;
 }
 
-/** The three ledger operations of a fill: maker side, taker side, fee account. */
-export function fillLedgerOps(market: Market, f: FillFacts, feeAccount: Address): { trader: Address; op: LedgerOp }[] {
+/**
+ * The three ledger operations of a fill, on the market's chain: maker side, taker side, and
+ * the fee account of that chain (its Settlement's fee recipient).
+ */
+export function fillLedgerOps(market: Market, f: FillFacts, feeAccount: Address): AccountOp[] {
   const a = fillAmounts(market, f);
   const buySide = (orderHash: Hex, improvement: bigint): LedgerOp => ({
     op: "fill",
@@ -99,10 +102,12 @@ export function fillLedgerOps(market: Market, f: FillFacts, feeAccount: Address)
   });
   const makerOp = f.takerIsBuy ? sellSide(f.makerHash) : buySide(f.makerHash, 0n);
   const takerOp = f.takerIsBuy ? buySide(f.takerHash, a.improvement) : sellSide(f.takerHash);
+  const chainId = market.chainId;
   return [
-    { trader: f.maker, op: makerOp },
-    { trader: f.taker, op: takerOp },
+    { chainId, trader: f.maker, op: makerOp },
+    { chainId, trader: f.taker, op: takerOp },
     {
+      chainId,
       trader: feeAccount,
       op: {
         op: "fee",

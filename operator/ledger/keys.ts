@@ -17,7 +17,7 @@
  *                   ("i|token|atoms;..."), apart so that a fee account that also trades keeps
  *                   both records, and so that step.lua writes fees without reading first.
  *                   "h:<marketId>" -> last fill counter whose fees were credited (fee account).
- *                   "minNonce" -> the trader's minimum nonce (Settlement.raiseMinNonce): orders
+ *                   "minNonce" -> the trader's minimum nonce on this chain (Settlement.raiseMinNonce): orders
  *                   with a lower nonce are refused (absent: no minimum); only ever raised.
  *                   "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
  *                   of each order that still holds a lock (rlock = atoms still locked for it;
@@ -29,13 +29,14 @@
  *                 when it goes, not on every fill.
  *   dep     HASH  depositId -> "token|amount" (deposits credit exactly once).
  *
- * Rate limits, `hx:v1:rl:{t:<trader>}:<action>`: STRING "millitokens|unix ms" token buckets for
- * "place" and "cancel"; they expire once full again, so idle traders cost nothing.
+ * Rate limits, `hx:v3:rl:{t:<chainId>:<trader>}:<action>`: STRING "millitokens|unix ms" token
+ * buckets for "place" and "cancel", per account (in the account's slot, so one ledger step
+ * charges it); they expire once full again, so idle traders cost nothing.
  */
-import { keyspacePrefix, traderTag } from "../redis/keys";
+import { accountTag, keyspacePrefix } from "../redis/keys";
 
-export const LEDGER_KEYSPACE = keyspacePrefix("ldg", 2);
-export const RATE_LIMIT_KEYSPACE = keyspacePrefix("rl", 1);
+export const LEDGER_KEYSPACE = keyspacePrefix("ldg", 3);
+export const RATE_LIMIT_KEYSPACE = keyspacePrefix("rl", 3);
 
 export interface LedgerKeys {
   acct: string;
@@ -43,8 +44,8 @@ export interface LedgerKeys {
   dep: string;
 }
 
-export function ledgerKeys(trader: string): LedgerKeys {
-  const base = `${LEDGER_KEYSPACE}:${traderTag(trader)}:`;
+export function ledgerKeys(chainId: number, trader: string): LedgerKeys {
+  const base = `${LEDGER_KEYSPACE}:${accountTag(chainId, trader)}:`;
   return { acct: `${base}acct`, ord: `${base}ord`, dep: `${base}dep` };
 }
 
@@ -57,6 +58,6 @@ export function balanceField(token: string, kind: BalanceKind): string {
 
 export type RateLimitAction = "place" | "cancel";
 
-export function rateLimitKey(trader: string, action: RateLimitAction): string {
-  return `${RATE_LIMIT_KEYSPACE}:${traderTag(trader)}:${action}`;
+export function rateLimitKey(chainId: number, trader: string, action: RateLimitAction): string {
+  return `${RATE_LIMIT_KEYSPACE}:${accountTag(chainId, trader)}:${action}`;
 }

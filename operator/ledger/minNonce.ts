@@ -12,6 +12,8 @@ import { MIN_NONCE_SCRIPT } from "./scripts";
 const MAX_UINT256 = (1n << 256n) - 1n;
 
 export interface RaiseMinNonceParams {
+  /** The chain whose Settlement raised the minimum (each chain's Settlement keeps its own). */
+  chainId: number;
   trader: Address;
   /** A uint256, as the MinNonceRaised event carries it. */
   minNonce: bigint;
@@ -33,9 +35,9 @@ export async function raiseMinNonce(deps: { scripts: ScriptRunner }, params: Rai
   if (typeof params.minNonce !== "bigint" || params.minNonce < 0n || params.minNonce > MAX_UINT256) {
     throw new LedgerError("LEDGER_BAD_INPUT", "minNonce must be a uint256", { details: { minNonce: params.minNonce } });
   }
-  const k = ledgerKeys(trader);
+  const k = ledgerKeys(params.chainId, trader);
   const [reply] = await deps.scripts.batch([{ script: MIN_NONCE_SCRIPT, keys: [k.acct, k.ord], args: [params.minNonce.toString()] }]);
-  if (!reply.ok) throw ledgerErrorFromReply(reply.error, { trader, minNonce: params.minNonce });
+  if (!reply.ok) throw ledgerErrorFromReply(reply.error, { chainId: params.chainId, trader, minNonce: params.minNonce });
   const [min, raised, ...flat] = reply.value as [string, number, ...string[]];
   const below: RaiseMinNonceResult["below"] = [];
   for (let i = 0; i < flat.length; i += 3) below.push({ orderHash: flat[i] as Hex, market: Number(flat[i + 1]), nonce: BigInt(flat[i + 2]) });

@@ -9,8 +9,11 @@ import type { ScriptRunner } from "../redis/scripts";
 import { ledgerErrorFromReply } from "./errors";
 import { ledgerKeys } from "./keys";
 import { SETTLE_SCRIPT } from "./scripts";
+import { accountKey, accountOf, type AccountKey } from "./types";
 
 export interface FillParties {
+  /** The chain the fill settles on (its market's). */
+  chainId: number;
   fillId: bigint;
   maker: Address;
   taker: Address;
@@ -18,26 +21,28 @@ export interface FillParties {
 }
 
 async function resolve(deps: { scripts: ScriptRunner }, mode: "settle" | "unwind", fills: readonly FillParties[]): Promise<number> {
-  // One call per party and fill set: group fill ids per trader.
-  const byTrader = new Map<string, string[]>();
+  // One call per party (an account: chain and trader) and fill set: group fill ids per account.
+  const byAccount = new Map<AccountKey, string[]>();
   for (const f of fills) {
     for (const t of new Set([f.maker.toLowerCase(), f.taker.toLowerCase(), f.feeAccount.toLowerCase()])) {
-      const list = byTrader.get(t) ?? [];
+      const key = accountKey(f.chainId, t);
+      const list = byAccount.get(key) ?? [];
       list.push(f.fillId.toString());
-      byTrader.set(t, list);
+      byAccount.set(key, list);
     }
   }
-  const traders = [...byTrader.keys()];
-  if (traders.length === 0) return 0;
+  const accounts = [...byAccount.keys()];
+  if (accounts.length === 0) return 0;
   const results = await deps.scripts.batch(
-    traders.map((t) => {
-      const k = ledgerKeys(t);
-      return { script: SETTLE_SCRIPT, keys: [k.acct], args: [mode, ...byTrader.get(t)!] };
+    accounts.map((key) => {
+      const { chainId, trader } = accountOf(key);
+      const k = ledgerKeys(chainId, trader);
+      return { script: SETTLE_SCRIPT, keys: [k.acct], args: [mode, ...byAccount.get(key)!] };
     }),
   );
   let resolved = 0;
   results.forEach((r, i) => {
-    if (!r.ok) throw ledgerErrorFromReply(r.error, { trader: traders[i], mode });
+    if (!r.ok) throw ledgerErrorFromReply(r.error, { ...accountOf(accounts[i]), mode });
     for (const v of r.value as number[]) resolved += v;
   });
   return resolved;

@@ -1,16 +1,19 @@
 /**
- * One ledger step per trader (step.lua): the journal effects owed to the trader, then the
- * locks of its new orders. The engine sends one step per trader per batch, all in one round
- * trip; a trader with only effects (a maker filled) or only orders gets a step too.
+ * One ledger step per account (step.lua): the journal effects owed to the account (a trader on
+ * one chain), then the locks of its new orders. The engine sends one step per account per
+ * batch, all in one round trip; an account with only effects (a maker filled) or only orders
+ * gets a step too.
  */
 import type { Address } from "../orders";
 import type { ScriptArg } from "../redis/resp";
 import type { ScriptCall } from "../redis/scripts";
+import { LedgerError } from "./errors";
 import { ledgerKeys, rateLimitKey } from "./keys";
 import { STEP_SCRIPT } from "./scripts";
-import type { LedgerOp, LockOutcome, LockRequest, RateLimit } from "./types";
+import { accountKey, type AccountKey, type AccountOp, type LedgerOp, type LockOutcome, type LockRequest, type RateLimit } from "./types";
 
 export interface StepParams {
+  chainId: number;
   trader: Address;
   /** Caller's clock, unix ms (the rate bucket refills against it). */
   nowMs: number;
@@ -28,24 +31,25 @@ export interface StepParams {
 }
 
 /**
- * Step keys of the traders seen lately: building them validates the address (a regex), and a
- * busy engine builds them for the same traders on every batch. Bounded: cleared past 100k.
+ * Step keys of the accounts seen lately: building them validates the address (a regex), and a
+ * busy engine builds them for the same accounts on every batch. Bounded: cleared past 100k.
  */
 const stepKeyCache = new Map<string, { acct: string; ord: string; bucket: string }>();
 
-function stepKeys(trader: string): { acct: string; ord: string; bucket: string } {
-  let k = stepKeyCache.get(trader);
+function stepKeys(chainId: number, trader: string): { acct: string; ord: string; bucket: string } {
+  const cacheKey = `${chainId}:${trader}`;
+  let k = stepKeyCache.get(cacheKey);
   if (!k) {
-    const l = ledgerKeys(trader);
-    k = { acct: l.acct, ord: l.ord, bucket: rateLimitKey(trader, "place") };
+    const l = ledgerKeys(chainId, trader);
+    k = { acct: l.acct, ord: l.ord, bucket: rateLimitKey(chainId, trader, "place") };
     if (stepKeyCache.size >= 100_000) stepKeyCache.clear();
-    stepKeyCache.set(trader, k);
+    stepKeyCache.set(cacheKey, k);
   }
   return k;
 }
 
 export function stepCall(params: StepParams): ScriptCall {
-  const k = stepKeys(params.trader);
+  const k = stepKeys(params.chainId, params.trader);
   const limited = params.limit !== null && params.limit.capacity > 0 && params.orders.length > 0;
   const maxOpen = params.maxOpenOrders ?? null;
   const args: ScriptArg[] = [
@@ -132,20 +136,20 @@ export function parseStepReply(reply: unknown, orderCount: number): StepReply {
         locks[i] = { ok: false, code, available: BigInt(detail) };
         break;
       default:
-        throw new Error(`step.lua answered an unknown lock code ${String(code)}`);
+        throw new LedgerError("LEDGER_INVARIANT", `step.lua answered an unknown lock code ${String(code)}`, { details: { code } });
     }
   }
   return { applied, skipped, locks };
 }
 
-/** Groups operations per trader, keeping each trader's operations in the given order. */
-export function groupOpsByTrader(entries: Iterable<{ trader: Address; op: LedgerOp }>): Map<Address, LedgerOp[]> {
-  const byTrader = new Map<Address, LedgerOp[]>();
-  for (const { trader, op } of entries) {
-    const key = trader.toLowerCase() as Address;
-    const list = byTrader.get(key);
+/** Groups operations per account, keeping each account's operations in the given order. */
+export function groupOpsByAccount(entries: Iterable<AccountOp>): Map<AccountKey, LedgerOp[]> {
+  const byAccount = new Map<AccountKey, LedgerOp[]>();
+  for (const { chainId, trader, op } of entries) {
+    const key = accountKey(chainId, trader);
+    const list = byAccount.get(key);
     if (list) list.push(op);
-    else byTrader.set(key, [op]);
+    else byAccount.set(key, [op]);
   }
-  return byTrader;
+  return byAccount;
 }

@@ -1,5 +1,31 @@
 import type { Address, Hex } from "../orders";
 
+/** A ledger account: one trader on one chain. Balances are (chain, trader, token). */
+export interface Account {
+  chainId: number;
+  /** Lower-case. */
+  trader: Address;
+}
+
+/** An account as one string, `<chainId>:<trader>` (lower-case): a map key. */
+export type AccountKey = string;
+
+export function accountKey(chainId: number, trader: string): AccountKey {
+  return `${chainId}:${trader.toLowerCase()}`;
+}
+
+export function accountOf(key: AccountKey): Account {
+  const i = key.indexOf(":");
+  return { chainId: Number(key.slice(0, i)), trader: key.slice(i + 1) as Address };
+}
+
+/** A ledger operation for one account. */
+export interface AccountOp {
+  chainId: number;
+  trader: Address;
+  op: LedgerOp;
+}
+
 /** One trader's balance of one token, in atoms. */
 export interface Balance {
   /** Free to lock for new orders (or to withdraw). */

@@ -1,5 +1,5 @@
 /**
- * Keyspace of market metadata in Redis: `hx:v1:mkt:{m:<id>}:meta`, a HASH with
+ * Keyspace of market metadata in Redis (v3: the configuration names its chain): `hx:v3:mkt:{m:<id>}:meta`, a HASH with
  *   config   canonical JSON of the market's configuration (see config.ts marketConfigJson)
  *   status   "active" | "halted"   (read by the match script: a halted market takes no order)
  *   reason   why it was halted
@@ -8,7 +8,7 @@
  */
 import { keyspacePrefix, marketTag } from "../redis/keys";
 
-export const MARKETS_KEYSPACE = keyspacePrefix("mkt", 1);
+export const MARKETS_KEYSPACE = keyspacePrefix("mkt", 3);
 
 export const marketKeys = {
   meta: (marketId: number): string => `${MARKETS_KEYSPACE}:${marketTag(marketId)}:meta`,

@@ -15,8 +15,10 @@ import type { Address } from "../orders";
 export interface MarketConfig {
   /** Small integer id, 0..65535: the top 16 bits of every fill id of the market. */
   id: number;
-  /** Display symbol, e.g. "WETH-USDC". */
+  /** Display symbol, e.g. "WETH-USDC"; unique across chains. */
   symbol: string;
+  /** The chain the market settles on: an order's EIP-712 domain is this chain and its Settlement. */
+  chainId: number;
   baseToken: Address;
   quoteToken: Address;
   baseDecimals: number;
@@ -38,6 +40,7 @@ export interface MarketConfig {
 export interface Market {
   readonly id: number;
   readonly symbol: string;
+  readonly chainId: number;
   readonly baseToken: Address;
   readonly quoteToken: Address;
   readonly baseDecimals: number;

@@ -1,24 +1,26 @@
 /**
- * Cancelling orders and sweeping expired ones. A cancel is three short steps:
- *   1. cancel_check.lua (slot {t:trader}): charge the "cancel" rate bucket and find the market
- *      of each hash among the trader's own locks (cancel-all: the trader's locked orders in the
- *      market; a lock record exists exactly while an order is open). A hash the trader holds no
- *      lock for is looked up in every market this engine serves, to tell "someone else's order"
- *      (NOT_ORDER_OWNER) from "no longer open" and "unknown".
+ * Cancelling orders and sweeping expired ones. A cancel concerns one account (a trader on one
+ * chain) and is three short steps:
+ *   1. cancel_check.lua (slot {t:chain:trader}): charge the account's "cancel" rate bucket and
+ *      find the market of each hash among its own locks (cancel-all: its locked orders in the
+ *      market; a lock record exists exactly while an order is open). A hash the account holds
+ *      no lock for is looked up in every market of that chain this engine serves, to tell
+ *      "someone else's order" (NOT_ORDER_OWNER) from "no longer open" and "unknown".
  *   2. cancel.lua (slot {m:market}): close the orders, journal each close with its remainder.
  *   3. step.lua: unlock the remainders (through the journal, exactly once, like fills).
  */
+import { CLOSE_REASONS, journalKeys } from "../journal";
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
 import { CANCEL_CHECK_SCRIPT } from "../ledger/scripts";
 import { ledgerKeys, rateLimitKey } from "../ledger/keys";
 import type { ScriptCall } from "../redis/scripts";
-import type { MatchingEngine } from "./engine";
+import type { EngineContext } from "./context";
 import { EngineError } from "./errors";
-import { CLOSE_REASONS, parseReplyCloses } from "./journal";
 import { bookKeys } from "./keys";
 import { decodeOrderRecord } from "./record";
 import { collectorFor, oweCollected, type JournalCollector } from "./match";
+import { parseReplyCloses } from "./reply";
 import { CANCEL_SCRIPT } from "./scripts";
 import type { CancelOrdersResult, CancelRequest, CancelResult } from "./types";
 
@@ -27,9 +29,10 @@ const STATE_TEXT: Record<string, string> = { f: "filled", c: "cancelled", t: "ma
 
 function cancelCall(market: Market, now: number, mode: "orders" | "expired", a4: string | number, a5: string | number, hashes: readonly string[]): ScriptCall {
   const k = bookKeys(market.id);
+  const j = journalKeys(market.id);
   return {
     script: CANCEL_SCRIPT,
-    keys: [k.state, k.orders, k.bids, k.asks, k.depth, k.expiry, k.closed],
+    keys: [k.state, k.orders, k.bids, k.asks, k.depth, k.expiry, j.closed, j.done],
     args: [k.prefix, now, mode, a4, a5, ...hashes],
   };
 }
@@ -38,34 +41,43 @@ function cancelCall(market: Market, now: number, mode: "orders" | "expired", a4:
  * `rateLimited: false`: the cancel does not come from the trader (the chain cancelled the orders
  * already, see ./minNonce.ts) and does not charge its "cancel" bucket.
  */
-export async function processCancel(engine: MatchingEngine, request: CancelRequest, options: { rateLimited?: boolean } = {}): Promise<CancelOrdersResult> {
+export async function processCancel(ctx: EngineContext, request: CancelRequest, options: { rateLimited?: boolean } = {}): Promise<CancelOrdersResult> {
   const trader = request.trader.toLowerCase() as Address;
   if (!/^0x[0-9a-f]{40}$/.test(trader)) throw new EngineError("ENGINE_BAD_REQUEST", "trader is not an address");
-  const now = engine.deps.clock();
-  const limit = options.rateLimited === false ? null : engine.config.cancelLimit;
+  const now = ctx.deps.clock();
+  const limit = options.rateLimited === false ? null : ctx.config.cancelLimit;
   const all = "all" in request && request.all === true;
   let market: Market | undefined;
+  let chainId: number;
   if (all) {
-    market = engine.markets.byId((request as { market: number }).market);
-    if (!market) return { status: "rejected", code: "UNKNOWN_MARKET", message: "no such market", details: { market: (request as { market: number }).market } };
+    market = ctx.markets.byId((request as { market: number }).market);
+    if (!market) return { status: "rejected", code: "MARKET_UNKNOWN", message: "no such market", details: { market: (request as { market: number }).market } };
+    chainId = market.chainId;
+  } else {
+    const asked = (request as { chainId?: number }).chainId;
+    if (asked === undefined && ctx.markets.chainIds.length > 1) {
+      throw new EngineError("ENGINE_BAD_REQUEST", "a cancel by order hashes must name its chain when the engine serves several", { details: { chains: ctx.markets.chainIds } });
+    }
+    chainId = asked ?? ctx.markets.chainIds[0];
   }
+  const chainMarkets = ctx.markets.all.filter((m) => m.chainId === chainId);
   const hashes = all ? [] : [...new Set((request as { orderHashes: readonly Hex[] }).orderHashes.map((h) => h.toLowerCase() as Hex))];
   const wellFormed = hashes.filter((h) => HASH_RE.test(h));
 
   // ---- 1. rate limit, and the trader's own locks: the market of each hash, or (cancel-all)
   // the trader's orders in the market
   const cost = Math.min(all ? 1 : Math.max(1, hashes.length), limit?.capacity ?? 1);
-  const [check] = await engine.scripts.batch([
+  const [check] = await ctx.scripts.batch([
     {
       script: CANCEL_CHECK_SCRIPT,
-      keys: [rateLimitKey(trader, "cancel"), ledgerKeys(trader).ord],
+      keys: [rateLimitKey(chainId, trader, "cancel"), ledgerKeys(chainId, trader).ord],
       args: [now, limit?.capacity ?? 0, limit?.refillPerSecond ?? 0, cost, ...(all ? ["market", market!.id] : ["hashes", ...wellFormed])],
     },
   ]);
   if (!check.ok) throw new EngineError("ENGINE_INVARIANT", `cancel check failed: ${check.error.message}`, { cause: check.error });
   const [allowed, waitMs, list] = check.value as [number, number, string[]];
   if (allowed !== 1) {
-    engine.metrics.cancels.inc({ result: "RATE_LIMITED" });
+    ctx.metrics.cancels.inc({ result: "RATE_LIMITED" });
     return { status: "rejected", code: "RATE_LIMITED", message: "too many cancels: slow down", details: { retryAfterMs: waitMs } };
   }
 
@@ -80,7 +92,7 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
     }
     wellFormed.forEach((h, i) => {
       const id = list[i] === "" ? undefined : Number(list[i]);
-      if (id !== undefined && engine.markets.byId(id)) {
+      if (id !== undefined && ctx.markets.byId(id)?.chainId === chainId) {
         const l = byMarket.get(id) ?? [];
         l.push(h);
         byMarket.set(id, l);
@@ -90,11 +102,12 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
     });
   }
 
-  // A hash without a lock of this trader: someone else's order, one no longer open, or unknown.
+  // A hash without a lock of this account: someone else's order, one no longer open, or
+  // unknown (on this chain).
   if (unresolved.length > 0) {
-    const found = await Promise.all(engine.markets.all.map((m) => engine.deps.redis.hmgetBuffer(bookKeys(m.id).orders, ...unresolved)));
+    const found = await Promise.all(chainMarkets.map((m) => ctx.deps.redis.hmgetBuffer(bookKeys(m.id).orders, ...unresolved)));
     unresolved.forEach((h, i) => {
-      const hit = engine.markets.all.findIndex((_, j) => found[j][i] !== null);
+      const hit = chainMarkets.findIndex((_, j) => found[j][i] !== null);
       if (hit === -1) return results.set(h, notFound(h));
       const record = decodeOrderRecord(found[hit][i]!);
       if (record.trader !== trader) {
@@ -109,19 +122,19 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
   const calls: ScriptCall[] = [];
   const callMarkets: Market[] = [];
   for (const [id, l] of byMarket) {
-    const m = engine.markets.get(id);
+    const m = ctx.markets.get(id);
     calls.push(cancelCall(m, now, "orders", trader, 0, l));
     callMarkets.push(m);
   }
   const collectors = new Map<number, JournalCollector>();
-  const replies = calls.length > 0 ? await engine.scripts.batch(calls) : [];
+  const replies = calls.length > 0 ? await ctx.scripts.batch(calls) : [];
   for (let i = 0; i < replies.length; i++) {
     const reply = replies[i];
     const m = callMarkets[i];
     if (!reply.ok) throw new EngineError("ENGINE_INVARIANT", `cancel script failed in market ${m.id}: ${reply.error.message}`, { cause: reply.error });
     const [closeBefore, codes, closesFlat] = reply.value as [number, string[], unknown[]];
-    const closes = parseReplyCloses(m, closesFlat);
-    const collector = collectorFor(engine, collectors, m);
+    const closes = parseReplyCloses(m, closesFlat, now);
+    const collector = collectorFor(ctx, collectors, m);
     // Closes carry the fill counter: fills the engine has not applied yet are read first.
     const lastFc = closes.reduce((max, c) => Math.max(max, c.fillCtr), collector.seenFill);
     await collector.add(lastFc, [], closeBefore, closes);
@@ -137,10 +150,10 @@ export async function processCancel(engine: MatchingEngine, request: CancelReque
     }
   }
 
-  // ---- 3. the remainders are unlocked by the flush that ends the task (see engine.ts)
-  oweCollected(engine, collectors);
+  // ---- 3. the remainders are unlocked by the flush that ends the task (see ./queue.ts)
+  oweCollected(ctx, collectors);
   const ordered = all ? [...results.values()] : hashes.map((h) => results.get(h)!);
-  for (const r of ordered) engine.metrics.cancels.inc({ result: r.status === "cancelled" ? "cancelled" : r.code });
+  for (const r of ordered) ctx.metrics.cancels.inc({ result: r.status === "cancelled" ? "cancelled" : r.code });
   return { status: "done", results: ordered };
 }
 
@@ -158,24 +171,24 @@ function notOpen(h: Hex, stateReason: string): CancelResult {
  * Closes resting orders whose expiry has passed (cutoff = now + expiryMarginSeconds), up to
  * `limit` per market, and unlocks their remainders. Returns how many were closed.
  */
-export async function processSweep(engine: MatchingEngine, params: { market?: number; limit?: number }): Promise<number> {
-  const now = engine.deps.clock();
-  const cutoff = Math.floor(now / 1000) + engine.config.expiryMarginSeconds;
-  const markets = params.market === undefined ? engine.markets.all : [engine.markets.get(params.market)];
-  const replies = await engine.scripts.batch(markets.map((m) => cancelCall(m, now, "expired", cutoff, params.limit ?? 1000, [])));
+export async function processSweep(ctx: EngineContext, params: { market?: number; limit?: number }): Promise<number> {
+  const now = ctx.deps.clock();
+  const cutoff = Math.floor(now / 1000) + ctx.config.expiryMarginSeconds;
+  const markets = params.market === undefined ? ctx.markets.all : [ctx.markets.get(params.market)];
+  const replies = await ctx.scripts.batch(markets.map((m) => cancelCall(m, now, "expired", cutoff, params.limit ?? 1000, [])));
   const collectors = new Map<number, JournalCollector>();
   let closed = 0;
   for (let i = 0; i < markets.length; i++) {
     const reply = replies[i];
     if (!reply.ok) throw new EngineError("ENGINE_INVARIANT", `sweep failed in market ${markets[i].id}: ${reply.error.message}`, { cause: reply.error });
     const [closeBefore, , closesFlat] = reply.value as [number, string[], unknown[]];
-    const closes = parseReplyCloses(markets[i], closesFlat);
-    const collector = collectorFor(engine, collectors, markets[i]);
+    const closes = parseReplyCloses(markets[i], closesFlat, now);
+    const collector = collectorFor(ctx, collectors, markets[i]);
     const lastFc = closes.reduce((max, c) => Math.max(max, c.fillCtr), collector.seenFill);
     await collector.add(lastFc, [], closeBefore, closes);
     closed += closes.length;
   }
-  oweCollected(engine, collectors);
-  if (closed > 0) engine.deps.logger.info({ closed }, "expired orders swept");
+  oweCollected(ctx, collectors);
+  if (closed > 0) ctx.deps.logger.info({ closed }, "expired orders swept");
   return closed;
 }

@@ -1,16 +1,21 @@
 /**
  * The matching engine: the API the HTTP layer calls.
  *
- *   const engine = await createEngine({ redis, logger, clock?, metrics? }, { markets, feeAccount, rateLimits?, maxOpenOrdersPerTrader? })
+ *   const engine = await createEngine({ redis, logger, clock?, metrics? }, { markets, feeAccounts | feeAccount, rateLimits?, maxOpenOrdersPerTrader? })
+ *
+ * Markets may settle on several chains: an order locks funds in its market's chain's ledger
+ * (an account is a trader on one chain), and fees go to that chain's fee account.
  *
  * Placement and cancels
  *   placeOrders(engine, requests: PlaceOrderRequest[]) -> PlaceOrderResult[]   (same order as requests)
  *     accepted: { status: "accepted", orderHash, market, seq, fills, filledAmount, remainingAmount,
  *                 state: "open" | "filled" | "cancelled", closeReason? ("IOC_REMAINDER") }
  *     rejected: { status: "rejected", orderHash, code, message, details } with code one of
- *       UNKNOWN_MARKET, INVALID_ORDER, MARKET_MISMATCH, INVALID_FLAGS, OFF_TICK, OFF_LOT,
- *       BELOW_MIN_SIZE, PRICE_OUT_OF_RANGE, SIZE_OUT_OF_RANGE, FEE_CAP_TOO_LOW, ORDER_EXPIRED
- *       (market checks, nothing written); RATE_LIMITED, NONCE_BELOW_MINIMUM (the nonce is below
+ *       MARKET_UNKNOWN, INVALID_ORDER, and the market checks of operator/markets
+ *       checkOrderForMarket (MARKET_MISMATCH, FLAGS_*, PRICE_ZERO, PRICE_OFF_TICK,
+ *       PRICE_ABOVE_MAX, AMOUNT_ZERO, AMOUNT_OFF_LOT, AMOUNT_BELOW_MIN, AMOUNT_ABOVE_MAX,
+ *       FEE_CAP_TOO_LOW, ORDER_EXPIRED: the API's codes; nothing written); RATE_LIMITED,
+ *       NONCE_BELOW_MINIMUM (the nonce is below
  *       the trader's minimum, see setMinNonce), DUPLICATE_ORDER, TOO_MANY_OPEN_ORDERS (the
  *       trader holds maxOpenOrdersPerTrader open orders; IOC orders are exempt), INSUFFICIENT_FUNDS
  *       (ledger, checked in that order: nothing written but the rate bucket);
@@ -21,14 +26,14 @@
  *     are applied to the ledgers, so balances read afterwards include them.
  *     Throws EngineError ENGINE_UNAVAILABLE when Redis failed mid-batch (outcome unknown:
  *     query getOrder before resubmitting); ENGINE_STOPPED after stopEngine.
- *   cancelOrders(engine, { trader, orderHashes } | { trader, market, all: true }) -> CancelOrdersResult
+ *   cancelOrders(engine, { trader, orderHashes, chainId? } | { trader, market, all: true }) -> CancelOrdersResult
  *     { status: "done", results: per order { status: "cancelled", remainingAmount } or
  *       { status: "rejected", code: NOT_ORDER_OWNER | ORDER_NOT_FOUND | ORDER_NOT_OPEN } }
- *     or { status: "rejected", code: RATE_LIMITED | UNKNOWN_MARKET } for the whole request.
+ *     or { status: "rejected", code: RATE_LIMITED | MARKET_UNKNOWN } for the whole request.
  *     Cancel-all lists only the orders it cancelled. Remainders are unlocked when it resolves.
  *   sweepExpired(engine, { market?, limit? }) -> number of expired resting orders closed.
- *   setMinNonce(engine, { trader, minNonce }) -> { minNonce, raised, cancelled, notCancelled }
- *     records the trader's minimum nonce (Settlement.raiseMinNonce; only raises, idempotent):
+ *   setMinNonce(engine, { chainId?, trader, minNonce }) -> { chainId, minNonce, raised, cancelled, notCancelled }
+ *     records the trader's minimum nonce on a chain (Settlement.raiseMinNonce; only raises, idempotent):
  *     later orders below it are refused NONCE_BELOW_MINIMUM, and its open orders below it are
  *     cancelled through the cancel path (no cancel rate limit), their remainders unlocked when
  *     it resolves. The chain watcher calls it on MinNonceRaised (./minNonce.ts).
@@ -36,25 +41,24 @@
  * Reads
  *   getOrder(engine, { orderHash, market? }) -> OrderView | null
  *   getBook(engine, { market, depth? }) -> { bids, asks }: aggregated levels { price, amount }, best first
- *   getBalances(engine, { trader }) -> { [token]: { available, locked, pendingOut, pendingIn } }
  *
- * Admin and settlement
- *   creditDeposit(engine, { trader, token, amount, depositId }) -> boolean (false: already credited)
- *   haltMarket(engine, { market, reason }) / resumeMarket(engine, { market }): a halted market
- *     refuses new orders (MARKET_HALTED) and still takes cancels
- *   settleFills / unwindFills(engine, [{ fillId, maker, taker }]) -> (trader, fill) entries
- *     resolved now; idempotent by fill id (the settlement watcher calls them on Filled /
- *     FillSkipped events)
  *   recover(engine) -> RecoveryReport (createEngine runs it unless recoverOnStart is false)
  *   stopEngine(engine): drains the queue, persists cursors.
+ *
+ * What does not go through the engine's queue lives elsewhere: deposits, balances and
+ * settlement outcomes in operator/ledger (creditDeposit, getBalances, settleFills /
+ * unwindFills), the halt switch in operator/markets (haltMarket / resumeMarket: a halted market
+ * refuses new orders, MARKET_HALTED, and still takes cancels), the journal in operator/journal.
  *
  * Design notes: price-time priority at the maker's price; partial fills across levels; IOC
  * remainders are closed, post-only orders never take; self-trade prevention "expire maker"
  * (a taker meeting its own resting order closes that order and keeps matching); cancel is
  * O(1) with lazy deletion (tombstones in the level list); at most maxFillsPerCall fills per
  * script call, the engine calls again to continue (the taker is never left resting crossed).
- * Redis layout: ./keys.ts (book), ../ledger/keys.ts (ledger, rate limits), ../markets/keys.ts.
- * Crash safety: ./recovery.ts, ./journal.ts, ./place.ts.
+ * Redis layout: ./keys.ts (book), ../journal/keys.ts (journal), ../ledger/keys.ts (ledger, rate
+ * limits), ../markets/keys.ts. Crash safety: ./recovery.ts, ./journalOps.ts, ./place.ts.
+ * Structure: ./engine.ts owns the context (./context.ts) and the queue (./queue.ts); the
+ * stages receive the context and change the engine's state only through ./state.ts.
  *
  * Performance notes (measure with scripts/bench/engineProfile.ts; PROFILE_CALLGRIND=1 counts
  * Redis instructions per script, which a shared machine cannot distort). Per order the engine
@@ -67,21 +71,18 @@
  * the fee account gets one fee operation per market per batch. On the Node side script calls
  * are encoded for the wire in one pass (../redis/resp.ts) and arguments are passed in parts.
  */
-import { creditDeposit as ledgerCreditDeposit, type CreditDepositParams } from "../ledger/deposits";
-import { getBalances as ledgerGetBalances } from "../ledger/balances";
-import { settleFills as ledgerSettleFills, unwindFills as ledgerUnwindFills } from "../ledger/settle";
-import type { Balances } from "../ledger/types";
-import { haltMarket as storeHalt, resumeMarket as storeResume } from "../markets/store";
 import type { Address, Hex } from "../orders";
 import { processCancel, processSweep } from "./cancel";
-import { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
+import { MatchingEngine } from "./engine";
+import type { EngineConfig, EngineDeps } from "./context";
 import { processSetMinNonce, type SetMinNonceParams, type SetMinNonceResult } from "./minNonce";
 import { queryBook, queryOrder } from "./queries";
 import { recoverEngine, type RecoveryReport } from "./recovery";
 import type { BookSnapshot, CancelOrdersResult, CancelRequest, OrderView, PlaceOrderRequest, PlaceOrderResult } from "./types";
 
 export type * from "./types";
-export { MatchingEngine, type EngineConfig, type EngineDeps } from "./engine";
+export { MatchingEngine } from "./engine";
+export { ENGINE_CONSUMER, type EngineConfig, type EngineDeps, type EngineContext } from "./context";
 export { EngineError, type EngineErrorCode } from "./errors";
 export type { RecoveryReport } from "./recovery";
 export type { SetMinNonceParams, SetMinNonceResult } from "./minNonce";
@@ -94,7 +95,7 @@ export { ENGINE_SCRIPTS } from "./scripts";
 export async function createEngine(deps: EngineDeps, config: EngineConfig): Promise<MatchingEngine> {
   const engine = new MatchingEngine(deps, config);
   await engine.init();
-  if (config.recoverOnStart !== false) await recoverEngine(engine);
+  if (config.recoverOnStart !== false) await recoverEngine(engine.ctx);
   return engine;
 }
 
@@ -103,56 +104,32 @@ export function placeOrders(engine: MatchingEngine, requests: readonly PlaceOrde
 }
 
 export function cancelOrders(engine: MatchingEngine, request: CancelRequest): Promise<CancelOrdersResult> {
-  return engine.enqueueTask("cancel", () => processCancel(engine, request));
+  return engine.enqueueTask("cancel", () => processCancel(engine.ctx, request));
 }
 
 export function sweepExpired(engine: MatchingEngine, params: { market?: number; limit?: number } = {}): Promise<number> {
-  return engine.enqueueTask("sweep", () => processSweep(engine, params));
+  return engine.enqueueTask("sweep", () => processSweep(engine.ctx, params));
 }
 
 export function setMinNonce(engine: MatchingEngine, params: SetMinNonceParams): Promise<SetMinNonceResult> {
-  return engine.enqueueTask("minNonce", () => processSetMinNonce(engine, params));
+  return engine.enqueueTask("minNonce", () => processSetMinNonce(engine.ctx, params));
 }
 
 export function recover(engine: MatchingEngine): Promise<RecoveryReport> {
-  return engine.enqueueTask("recover", () => recoverEngine(engine));
+  return engine.enqueueTask("recover", () => recoverEngine(engine.ctx));
 }
 
 export function getOrder(engine: MatchingEngine, params: { orderHash: Hex; market?: number }): Promise<OrderView | null> {
-  return queryOrder(engine, params);
+  return queryOrder(engine.ctx, params);
 }
 
 export function getBook(engine: MatchingEngine, params: { market: number; depth?: number }): Promise<BookSnapshot> {
-  return queryBook(engine, params);
+  return queryBook(engine.ctx, params);
 }
 
-/** Balances of every token of the engine's markets (zeros included). */
-export function getBalances(engine: MatchingEngine, params: { trader: Address }): Promise<Balances> {
-  return ledgerGetBalances(engine.deps, { trader: params.trader, tokens: engine.tokens });
-}
-
-export function creditDeposit(engine: MatchingEngine, params: CreditDepositParams): Promise<boolean> {
-  return ledgerCreditDeposit({ scripts: engine.scripts, logger: engine.deps.logger }, params);
-}
-
-export function haltMarket(engine: MatchingEngine, params: { market: number; reason: string }): Promise<void> {
-  engine.markets.get(params.market);
-  return storeHalt(engine.deps, { marketId: params.market, reason: params.reason });
-}
-
-export function resumeMarket(engine: MatchingEngine, params: { market: number }): Promise<void> {
-  engine.markets.get(params.market);
-  return storeResume(engine.deps, { marketId: params.market });
-}
-
-/** Fills settled on chain: each party's pendingOut leaves, pendingIn becomes available. */
-export function settleFills(engine: MatchingEngine, fills: readonly { fillId: bigint; maker: Address; taker: Address }[]): Promise<number> {
-  return ledgerSettleFills({ scripts: engine.scripts }, fills.map((f) => ({ ...f, feeAccount: engine.config.feeAccount })));
-}
-
-/** Fills the chain skipped: pendingOut returns to available, pendingIn is dropped. */
-export function unwindFills(engine: MatchingEngine, fills: readonly { fillId: bigint; maker: Address; taker: Address }[]): Promise<number> {
-  return ledgerUnwindFills({ scripts: engine.scripts }, fills.map((f) => ({ ...f, feeAccount: engine.config.feeAccount })));
+/** The fee account of a chain the engine's markets settle on. */
+export function feeAccountOf(engine: MatchingEngine, chainId: number): Address | undefined {
+  return engine.ctx.config.feeAccounts.get(chainId);
 }
 
 export function stopEngine(engine: MatchingEngine): Promise<void> {

@@ -1,29 +1,27 @@
 /**
- * Keyspace of order books, `hx:v2:book:{m:<id>}:<name>` (v2: binary order records); all keys of a market share the
- * {m:<id>} hash tag (and the slot of the market's metadata, operator/markets/keys.ts).
+ * Keyspace of order books, `hx:v3:book:{m:<id>}:<name>` (v3: the journal's streams moved to
+ * operator/journal, the ledger cursor to the journal's consumers; v2 is migrated by
+ * operator/migration). All keys of a market share the {m:<id>} hash tag (and the slot of the
+ * market's metadata, operator/markets/keys.ts, and of its journal, operator/journal/keys.ts).
  *
  *   state           HASH    seq (last arrival sequence number), fill (last fill counter),
- *                           close (last close counter), pending (taker cut by the fill cap),
- *                           appliedFill / appliedClose (ledger cursor: every journal entry up to
- *                           these counters has been applied to the traders' ledgers)
+ *                           close (last close counter), pending (taker cut by the fill cap)
  *   orders          HASH    orderHash -> order record, binary (./record.ts: side, ticks, lots, rem, seq,
- *                           flags, expiry, state, trader, receivedAt, reason)
- *   payloads        HASH    orderHash -> signed order payload (./payload.ts), for settlement
+ *                           flags, expiry, state, trader, receivedAt, reason); a finished order's
+ *                           record is dropped by the journal's retention
+ *   payloads        HASH    orderHash -> signed order payload (./payload.ts), for settlement;
+ *                           dropped with the record
  *   inbox           SET     orders recorded at intake and not yet processed by the market:
  *                           the crash-recovery record (./recovery.ts)
  *   bids, asks      ZSET    price levels (member = score = ticks)
  *   depth           HASH    "<b|s>:<ticks>" -> open lots at the level
  *   lvl:<b|s>:<ticks> LIST  order hashes at a level, FIFO (closed orders linger as tombstones)
  *   expiry          ZSET    resting orders by expiry (unix s)
- *   accepted        STREAM  "<seq>-0": h orderHash, t trader, ra receivedAt ms (epoch commitment)
- *   fills           STREAM  "<fill counter>-0": id, m, t, mt, tt, sd, px, tpx, l, mf, tf, ts
- *   closed          STREAM  "<close counter>-0": h, t, sd, px, rem, why, fc, ts
- * Stream ids are the counters themselves, so a consumer's cursor is a plain integer.
  * fillId = (marketId << 48) | fill counter (a uint64, unique across markets).
  */
 import { keyspacePrefix, marketTag } from "../redis/keys";
 
-export const BOOK_KEYSPACE = keyspacePrefix("book", 2);
+export const BOOK_KEYSPACE = keyspacePrefix("book", 3);
 
 export interface BookKeys {
   prefix: string;
@@ -34,9 +32,6 @@ export interface BookKeys {
   asks: string;
   depth: string;
   expiry: string;
-  accepted: string;
-  fills: string;
-  closed: string;
   inbox: string;
 }
 
@@ -51,9 +46,6 @@ export function bookKeys(marketId: number): BookKeys {
     asks: `${prefix}asks`,
     depth: `${prefix}depth`,
     expiry: `${prefix}expiry`,
-    accepted: `${prefix}accepted`,
-    fills: `${prefix}fills`,
-    closed: `${prefix}closed`,
     inbox: `${prefix}inbox`,
   };
 }

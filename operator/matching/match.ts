@@ -4,17 +4,20 @@
  * by the fill cap. Its journal entries (and the releases of orders the market refused) become
  * ledger effects owed to the traders, applied by the next ledger round (./ledgerRound.ts).
  */
-import type { LedgerOp } from "../ledger/types";
+import { journalKeys, readCloses, readFills, type CloseEntry, type FillEntry } from "../journal";
+import type { AccountOp } from "../ledger/types";
 import { marketKeys } from "../markets/keys";
 import type { Market } from "../markets/types";
 import type { Address, Hex } from "../orders";
 import type { ScriptArg } from "../redis/resp";
 import type { ScriptCall } from "../redis/scripts";
-import type { Cursor, MatchingEngine } from "./engine";
+import { feeAccountOf, type EngineContext } from "./context";
 import { EngineError } from "./errors";
-import { journalLedgerOps, parseReplyCloses, parseReplyFills, readCloses, readFills, type CloseEvent, type FillEvent, type FillTaker } from "./journal";
+import { journalLedgerOps } from "./journalOps";
 import { bookKeys } from "./keys";
+import { parseReplyCloses, parseReplyFills, type FillTaker } from "./reply";
 import { MATCH_SCRIPT } from "./scripts";
+import type { Cursor } from "./state";
 import type { PlaceOrderRequest } from "./types";
 
 /** An order ready for its market: locked, in the market's integer units. */
@@ -43,15 +46,15 @@ export interface MatchOutcome {
   remLots: number;
   state: RecordState;
   /** Fills in which the order was the taker, from this batch. */
-  fills: FillEvent[];
+  fills: FillEntry[];
 }
 
 /** The journal entries a stage produced in one market, with lost replies filled in. */
 export class JournalCollector {
-  readonly fills: FillEvent[] = [];
-  readonly closes: CloseEvent[] = [];
+  readonly fills: FillEntry[] = [];
+  readonly closes: CloseEntry[] = [];
   constructor(
-    private readonly engine: MatchingEngine,
+    private readonly ctx: EngineContext,
     readonly market: Market,
     public seenFill: number,
     public seenClose: number,
@@ -62,15 +65,15 @@ export class JournalCollector {
    * script started: anything between what the engine has seen and them is an entry whose
    * reply was lost (a call resent after a dropped connection): it is read back from the stream.
    */
-  async add(fillBefore: number, fills: FillEvent[], closeBefore: number, closes: CloseEvent[]): Promise<void> {
+  async add(fillBefore: number, fills: FillEntry[], closeBefore: number, closes: CloseEntry[]): Promise<void> {
     if (fillBefore < this.seenFill || closeBefore < this.seenClose) {
       throw new EngineError("ENGINE_INVARIANT", "market counters are behind the engine's: Redis lost writes", {
         details: { market: this.market.id, fillBefore, closeBefore, seenFill: this.seenFill, seenClose: this.seenClose },
       });
     }
-    const redis = this.engine.deps.redis;
-    if (fillBefore > this.seenFill) this.fills.push(...(await readFills(redis, this.market, this.seenFill, fillBefore)));
-    if (closeBefore > this.seenClose) this.closes.push(...(await readCloses(redis, this.market, this.seenClose, closeBefore)));
+    const redis = this.ctx.deps.redis;
+    if (fillBefore > this.seenFill) this.fills.push(...(await readFills(redis, this.market.id, this.seenFill, fillBefore)));
+    if (closeBefore > this.seenClose) this.closes.push(...(await readCloses(redis, this.market.id, this.seenClose, closeBefore)));
     for (const f of fills) this.fills.push(f);
     for (const c of closes) this.closes.push(c);
     this.seenFill = fills.length > 0 ? fills[fills.length - 1].fillCtr : fillBefore;
@@ -78,11 +81,11 @@ export class JournalCollector {
   }
 }
 
-export function collectorFor(engine: MatchingEngine, collectors: Map<number, JournalCollector>, market: Market): JournalCollector {
+export function collectorFor(ctx: EngineContext, collectors: Map<number, JournalCollector>, market: Market): JournalCollector {
   let c = collectors.get(market.id);
   if (!c) {
-    const seen = engine.seenCursor(market.id);
-    c = new JournalCollector(engine, market, seen.fill, seen.close);
+    const seen = ctx.state.seenCursor(market.id);
+    c = new JournalCollector(ctx, market, seen.fill, seen.close);
     collectors.set(market.id, c);
   }
   return c;
@@ -92,20 +95,19 @@ export function collectorFor(engine: MatchingEngine, collectors: Map<number, Jou
  * Hands the collected entries to the engine as owed ledger effects (plus `extra` operations),
  * in causal order per market; the cursors advance once they are applied.
  */
-export function oweCollected(engine: MatchingEngine, collectors: Map<number, JournalCollector>, extra: { trader: Address; op: LedgerOp }[] = []): void {
-  const owed = engine.owed;
+export function oweCollected(ctx: EngineContext, collectors: Map<number, JournalCollector>, extra: AccountOp[] = []): void {
+  const cursors = new Map<number, Cursor>();
   for (const c of collectors.values()) {
-    for (const e of journalLedgerOps(c.market, c.fills, c.closes, engine.config.feeAccount)) owed.entries.push(e);
-    const cursor: Cursor = { fill: c.seenFill, close: c.seenClose };
-    owed.cursors.set(c.market.id, cursor);
-    engine.seen.set(c.market.id, { ...cursor });
-    if (c.fills.length > 0) engine.metrics.fills.inc({ market: String(c.market.id) }, c.fills.length);
+    ctx.state.owe(journalLedgerOps(c.market, c.fills, c.closes, feeAccountOf(ctx, c.market)));
+    cursors.set(c.market.id, { fill: c.seenFill, close: c.seenClose });
+    if (c.fills.length > 0) ctx.metrics.fills.inc({ market: String(c.market.id) }, c.fills.length);
   }
-  for (const e of extra) owed.entries.push(e);
+  ctx.state.owe(extra, cursors);
 }
 
-export function matchCall(engine: MatchingEngine, market: Market, chunk: readonly MatchItem[], discards: readonly Hex[], now: number, cutoff: number): ScriptCall {
+export function matchCall(ctx: EngineContext, market: Market, chunk: readonly MatchItem[], discards: readonly Hex[], now: number, cutoff: number): ScriptCall {
   const k = bookKeys(market.id);
+  const j = journalKeys(market.id);
   const args: ScriptArg[] = [
     k.prefix,
     now,
@@ -113,14 +115,14 @@ export function matchCall(engine: MatchingEngine, market: Market, chunk: readonl
     market.makerFeeBps,
     market.takerFeeBps,
     market.id.toString(16).padStart(4, "0"),
-    engine.config.maxFillsPerCall,
+    ctx.config.maxFillsPerCall,
     chunk.length,
   ];
   for (const it of chunk) args.push([it.hash, "|", it.trader, "|", it.side, "|", it.ticks, "|", it.lots, "|", it.flags, "|", it.expiry, "|", it.req.receivedAt]);
   for (const h of discards) args.push(h);
   return {
     script: MATCH_SCRIPT,
-    keys: [marketKeys.meta(market.id), k.state, k.orders, k.payloads, k.bids, k.asks, k.depth, k.expiry, k.accepted, k.fills, k.closed, k.inbox],
+    keys: [marketKeys.meta(market.id), k.state, k.orders, k.payloads, k.bids, k.asks, k.depth, k.expiry, j.accepted, j.fills, j.closed, k.inbox, j.done],
     args,
   };
 }
@@ -131,7 +133,7 @@ export function matchCall(engine: MatchingEngine, market: Market, chunk: readonl
  * are discarded with its first call. The ledger effects are owed, not yet applied.
  */
 export async function matchStage(
-  engine: MatchingEngine,
+  ctx: EngineContext,
   items: readonly MatchItem[],
   params: { now: number; forceMarkets?: Iterable<number> },
 ): Promise<Map<Hex, MatchOutcome>> {
@@ -147,21 +149,9 @@ export async function matchStage(
   // Owed discards go with the market's first call. A hash being matched in this batch was
   // taken in again by intake: it waits for a later call (where the market will know it, and
   // only its inbox entry goes).
-  const owedDiscards = new Map<number, Hex[]>();
-  for (const [id, set] of engine.discards) {
-    const list: Hex[] = [];
-    for (const h of set) {
-      if (inBatch.has(h)) continue;
-      list.push(h);
-      set.delete(h);
-    }
-    if (set.size === 0) engine.discards.delete(id);
-    if (list.length > 0) {
-      owedDiscards.set(id, list);
-      if (!queues.has(id)) queues.set(id, []);
-    }
-  }
-  const cutoff = Math.floor(params.now / 1000) + engine.config.expiryMarginSeconds;
+  const owedDiscards = ctx.state.takeDiscards(inBatch);
+  for (const id of owedDiscards.keys()) if (!queues.has(id)) queues.set(id, []);
+  const cutoff = Math.floor(params.now / 1000) + ctx.config.expiryMarginSeconds;
   const collectors = new Map<number, JournalCollector>();
   const outcomes = new Map<Hex, MatchOutcome>();
   const active = new Set(queues.keys());
@@ -169,16 +159,16 @@ export async function matchStage(
 
   while (active.size > 0) {
     const ids = [...active];
-    const chunks = ids.map((id) => queues.get(id)!.slice(0, engine.config.maxOrdersPerCall));
+    const chunks = ids.map((id) => queues.get(id)!.slice(0, ctx.config.maxOrdersPerCall));
     const calls = ids.map((id, i) => {
       const discards = owedDiscards.get(id) ?? [];
       owedDiscards.delete(id);
-      return matchCall(engine, engine.markets.get(id), chunks[i], discards, params.now, cutoff);
+      return matchCall(ctx, ctx.markets.get(id), chunks[i], discards, params.now, cutoff);
     });
-    const replies = await engine.scripts.batch(calls);
+    const replies = await ctx.scripts.batch(calls);
     for (let i = 0; i < ids.length; i++) {
       const reply = replies[i];
-      const market = engine.markets.get(ids[i]);
+      const market = ctx.markets.get(ids[i]);
       if (!reply.ok) {
         throw new EngineError("ENGINE_INVARIANT", `match script failed in market ${market.id}: ${reply.error.message}`, { cause: reply.error });
       }
@@ -194,7 +184,7 @@ export async function matchStage(
         const it = chunk[index - 1];
         return { hash: it.hash, trader: it.trader, side: it.side, ticks: it.ticks };
       };
-      await collectorFor(engine, collectors, market).add(fillBefore, parseReplyFills(market, fills, takerOf), closeBefore, parseReplyCloses(market, closes));
+      await collectorFor(ctx, collectors, market).add(fillBefore, parseReplyFills(market, fills, takerOf, params.now), closeBefore, parseReplyCloses(market, closes, params.now));
       if (cont) {
         // A taker cut by the cap, continued: its outcome (from an earlier round) moves on.
         const o = outcomes.get(cont.hash);
@@ -222,21 +212,19 @@ export async function matchStage(
       if (queue.length === 0 && pending === "") active.delete(market.id);
     }
   }
-  engine.metrics.batchSeconds.observe({ stage: "match" }, (performance.now() - started) / 1000);
+  ctx.metrics.batchSeconds.observe({ stage: "match" }, (performance.now() - started) / 1000);
 
   for (const c of collectors.values()) {
     for (const f of c.fills) outcomes.get(f.takerHash)?.fills.push(f);
   }
   // Refused by the market: the lock is undone as if the order never came; once that is
   // applied, the order leaves the inbox.
-  const extra: { trader: Address; op: LedgerOp }[] = [];
+  const extra: AccountOp[] = [];
   for (const it of items) {
     if (outcomes.get(it.hash)?.status !== "R") continue;
-    extra.push({ trader: it.trader, op: { op: "release", orderHash: it.hash, lockToken: it.side === "b" ? it.market.quoteToken : it.market.baseToken } });
-    const list = engine.owed.refused.get(it.market.id) ?? [];
-    list.push(it.hash);
-    engine.owed.refused.set(it.market.id, list);
+    extra.push({ chainId: it.market.chainId, trader: it.trader, op: { op: "release", orderHash: it.hash, lockToken: it.side === "b" ? it.market.quoteToken : it.market.baseToken } });
+    ctx.state.oweRefused(it.market.id, it.hash);
   }
-  oweCollected(engine, collectors, extra);
+  oweCollected(ctx, collectors, extra);
   return outcomes;
 }

@@ -14,6 +14,7 @@
  *    expiry, maxMakerFeeBps, maxTakerFeeBps, flags, signature, orderHash]
  */
 import type { Address, Hex, Order } from "../orders";
+import { EngineError } from "./errors";
 
 export interface OrderPayload {
   market: number;
@@ -53,10 +54,15 @@ function fromFields(a: readonly unknown[]): OrderPayload {
 export function decodeOrderPayload(text: string): OrderPayload {
   if (text.startsWith("2|")) {
     const a = text.split("|");
-    if (a.length !== 16) throw new Error("unknown order payload format");
+    if (a.length !== 16) throw new EngineError("ENGINE_INVARIANT", "unknown order payload format", { details: { fields: a.length } });
     return fromFields(a);
   }
-  const a = JSON.parse(text) as unknown[];
-  if (!Array.isArray(a) || a[0] !== 1 || a.length !== 16) throw new Error("unknown order payload format");
+  let a: unknown[];
+  try {
+    a = JSON.parse(text) as unknown[];
+  } catch (error) {
+    throw new EngineError("ENGINE_INVARIANT", "unknown order payload format", { cause: error });
+  }
+  if (!Array.isArray(a) || a[0] !== 1 || a.length !== 16) throw new EngineError("ENGINE_INVARIANT", "unknown order payload format");
   return fromFields(a);
 }

@@ -5,8 +5,9 @@
  *   1. checks (TypeScript): market, tick, lot, size, flags, fee caps, expiry;
  *   2. intake + ledger, in one round trip: intake.lua (one call per market, slot {m:market})
  *      records each order's payload and puts its hash in the market's inbox; then step.lua
- *      (one call per trader, slot {t:trader}) applies the journal effects owed to the trader
- *      by the previous batch and locks the new orders: rate limit, duplicate nonce, funds.
+ *      (one call per account, slot {t:chain:trader}: the trader's ledger on the market's
+ *      chain) applies the journal effects owed to the account by the previous batch and locks
+ *      the new orders: rate limit, minimum nonce, duplicate nonce, open orders, funds.
  *      The intake commands are written first (same pipeline on one node; first pipelines on
  *      a cluster), so no lock can exist whose order is not in its market's inbox;
  *   3. match (match.lua, one call per market, ./match.ts), which takes accepted orders out of
@@ -19,14 +20,14 @@
  * refused) is discarded. Crash during 3: the journal holds everything the match did;
  * recovery applies the entries past the cursor, idempotently.
  */
-import type { LockOutcome, LockRequest } from "../ledger/types";
+import { fillView } from "../journal";
+import { accountKey, type AccountKey, type LockOutcome, type LockRequest } from "../ledger/types";
 import type { ScriptCall } from "../redis/scripts";
 import { checkOrderForMarket } from "../markets/orderCheck";
 import type { Market } from "../markets/types";
 import { OrderFlags, type Address, type Hex } from "../orders";
-import type { MatchingEngine } from "./engine";
+import type { EngineContext } from "./context";
 import { EngineError } from "./errors";
-import { fillView } from "./journal";
 import { ledgerRound } from "./ledgerRound";
 import { matchStage, type MatchItem, type MatchOutcome } from "./match";
 import { bookKeys } from "./keys";
@@ -60,14 +61,14 @@ function rejected(orderHash: Hex, code: PlaceRejectCode, message: string | undef
  * the request's, lower-case (the caller has them already).
  */
 export function toMatchItem(
-  engine: MatchingEngine,
+  ctx: EngineContext,
   req: PlaceOrderRequest,
   ticks: number,
   lots: number,
   hash = req.orderHash.toLowerCase() as Hex,
   trader = req.order.trader.toLowerCase() as Address,
 ): MatchItem {
-  return new PreparedItem(req, engine.markets.get(req.market), trader, hash, ticks, lots);
+  return new PreparedItem(req, ctx.markets.get(req.market), trader, hash, ticks, lots);
 }
 
 /**
@@ -112,7 +113,7 @@ export interface PreparedOrder {
  * engine runs it when a request is queued, so this work overlaps Redis executing the batch
  * before (the queue keeps arrival order).
  */
-export function prepareOrders(engine: MatchingEngine, requests: readonly PlaceOrderRequest[], now: number): PreparedOrder[] {
+export function prepareOrders(ctx: EngineContext, requests: readonly PlaceOrderRequest[], now: number): PreparedOrder[] {
   const nowSec = Math.floor(now / 1000);
   const out: PreparedOrder[] = new Array(requests.length);
   for (let i = 0; i < requests.length; i++) {
@@ -123,24 +124,24 @@ export function prepareOrders(engine: MatchingEngine, requests: readonly PlaceOr
       out[i] = { req, rejection: rejected(hash, "INVALID_ORDER", "malformed order hash, trader or receivedAt") };
       continue;
     }
-    const market = engine.markets.byId(req.market);
+    const market = ctx.markets.byId(req.market);
     if (!market) {
-      out[i] = { req, rejection: rejected(hash, "UNKNOWN_MARKET", `no market ${String(req.market)}`, { market: req.market }) };
+      out[i] = { req, rejection: rejected(hash, "MARKET_UNKNOWN", `no market ${String(req.market)}`, { market: req.market }) };
       continue;
     }
-    const check = checkOrderForMarket(market, req.order, nowSec, engine.config.expiryMarginSeconds);
+    const check = checkOrderForMarket(market, req.order, nowSec, ctx.config.expiryMarginSeconds);
     if (!check.ok) {
       out[i] = { req, rejection: rejected(hash, check.code, check.message, check.details) };
       continue;
     }
-    out[i] = { req, item: toMatchItem(engine, req, check.priceTicks, check.lots, hash, trader), lockAtoms: check.lockAtoms, lockToken: check.lockToken };
+    out[i] = { req, item: toMatchItem(ctx, req, check.priceTicks, check.lots, hash, trader), lockAtoms: check.lockAtoms, lockToken: check.lockToken };
   }
   return out;
 }
 
 /** Prepares and processes one batch (the engine prepares at enqueue time instead). */
-export async function processPlaceBatch(engine: MatchingEngine, requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
-  return processPreparedBatch(engine, prepareOrders(engine, requests, engine.deps.clock()));
+export async function processPlaceBatch(ctx: EngineContext, requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
+  return processPreparedBatch(ctx, prepareOrders(ctx, requests, ctx.deps.clock()));
 }
 
 /** A batch whose intake and ledger round are on the wire; see finishBatch. */
@@ -148,20 +149,21 @@ export interface LockPhase {
   now: number;
   results: PlaceOrderResult[];
   items: { index: number; item: MatchItem; lockAtoms: bigint; lockToken: Address }[];
-  lockIndex: Map<Address, number[]>;
+  /** Per account (ledger/types accountKey), the indexes into `items` of its locks. */
+  lockIndex: Map<AccountKey, number[]>;
   /** Settles when Redis answered the round (a rejection is the batch's failure). */
-  locks: Promise<Map<Address, LockOutcome[]>>;
+  locks: Promise<Map<AccountKey, LockOutcome[]>>;
 }
 
 /**
  * Steps 1 and 2: duplicates within the batch, then intake (per market) and one ledger step per
- * trader (owed effects + locks), sent at once, in one round trip. Synchronous up to the send,
+ * account (owed effects + locks), sent at once, in one round trip. Synchronous up to the send,
  * so the engine can put this batch's round on the wire while the previous batch matches.
  */
-export function startLockPhase(engine: MatchingEngine, prepared: readonly PreparedOrder[]): LockPhase {
-  const now = engine.deps.clock();
+export function startLockPhase(ctx: EngineContext, prepared: readonly PreparedOrder[]): LockPhase {
+  const now = ctx.deps.clock();
   const results: PlaceOrderResult[] = new Array(prepared.length);
-  engine.metrics.batchOrders.observe(prepared.length);
+  ctx.metrics.batchOrders.observe(prepared.length);
   const items: LockPhase["items"] = [];
   const seen = new Set<string>();
   for (let i = 0; i < prepared.length; i++) {
@@ -179,8 +181,8 @@ export function startLockPhase(engine: MatchingEngine, prepared: readonly Prepar
     items.push({ index: i, item, lockAtoms: p.lockAtoms!, lockToken: p.lockToken! });
   }
   const byMarket = new Map<number, MatchItem[]>();
-  const locks = new Map<Address, LockRequest[]>();
-  const lockIndex = new Map<Address, number[]>();
+  const locks = new Map<AccountKey, LockRequest[]>();
+  const lockIndex = new Map<AccountKey, number[]>();
   items.forEach((it, k) => {
     const m = byMarket.get(it.item.market.id);
     if (m) m.push(it.item);
@@ -194,20 +196,21 @@ export function startLockPhase(engine: MatchingEngine, prepared: readonly Prepar
       lots: it.item.lots,
       ioc: (it.item.flags & OrderFlags.IOC) !== 0,
     };
-    const list = locks.get(it.item.trader);
+    const account = accountKey(it.item.market.chainId, it.item.trader);
+    const list = locks.get(account);
     if (list) {
       list.push(req);
-      lockIndex.get(it.item.trader)!.push(k);
+      lockIndex.get(account)!.push(k);
     } else {
-      locks.set(it.item.trader, [req]);
-      lockIndex.set(it.item.trader, [k]);
+      locks.set(account, [req]);
+      lockIndex.set(account, [k]);
     }
   });
   const intake: ScriptCall[] = [];
   for (const [id, list] of byMarket) {
     const k = bookKeys(id);
-    for (let s = 0; s < list.length; s += engine.config.maxOrdersPerCall) {
-      const chunk = list.slice(s, s + engine.config.maxOrdersPerCall);
+    for (let s = 0; s < list.length; s += ctx.config.maxOrdersPerCall) {
+      const chunk = list.slice(s, s + ctx.config.maxOrdersPerCall);
       const args: string[] = new Array(2 * chunk.length);
       for (let j = 0; j < chunk.length; j++) {
         args[2 * j] = chunk[j].hash;
@@ -216,17 +219,17 @@ export function startLockPhase(engine: MatchingEngine, prepared: readonly Prepar
       intake.push({ script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args });
     }
   }
-  const lockResults = items.length > 0 || engine.hasOwed() ? ledgerRound(engine, { now, intake, locks }) : Promise.resolve(new Map<Address, LockOutcome[]>());
+  const lockResults = items.length > 0 || ctx.state.hasOwed() ? ledgerRound(ctx, { now, intake, locks }) : Promise.resolve(new Map<AccountKey, LockOutcome[]>());
   return { now, results, items, lockIndex, locks: lockResults };
 }
 
 /** Step 3: the lock outcomes, then the match; returns the batch's results. */
-export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Promise<PlaceOrderResult[]> {
+export async function finishBatch(ctx: EngineContext, phase: LockPhase): Promise<PlaceOrderResult[]> {
   const { results, items } = phase;
   const lockResults = await phase.locks;
   const locked: MatchItem[] = [];
   const outcomeOf: LockOutcome[] = new Array(items.length);
-  for (const [trader, outcomes] of lockResults) phase.lockIndex.get(trader)?.forEach((k, j) => (outcomeOf[k] = outcomes[j]));
+  for (const [account, outcomes] of lockResults) phase.lockIndex.get(account)?.forEach((k, j) => (outcomeOf[k] = outcomes[j]));
   items.forEach((it, k) => {
     const o = outcomeOf[k];
     if (o.ok) {
@@ -234,18 +237,18 @@ export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Pro
       return;
     }
     // Refused at the lock: it leaves the inbox with the market's next call (this batch's).
-    engine.addDiscards(it.item.market.id, [it.item.hash]);
+    ctx.state.addDiscards(it.item.market.id, [it.item.hash]);
     if (o.code === "RATE_LIMITED") results[it.index] = rejected(it.item.hash, o.code, undefined, { retryAfterMs: o.retryAfterMs });
     else if (o.code === "DUPLICATE_ORDER") results[it.index] = rejected(it.item.hash, o.code, undefined, { existingOrderHash: o.existingHash });
     else if (o.code === "NONCE_BELOW_MINIMUM") results[it.index] = rejected(it.item.hash, o.code, undefined, { nonce: it.item.req.order.nonce, minNonce: o.minNonce });
     else if (o.code === "TOO_MANY_OPEN_ORDERS") {
-      results[it.index] = rejected(it.item.hash, o.code, undefined, { openOrders: o.openOrders, maxOpenOrders: engine.config.maxOpenOrdersPerTrader });
+      results[it.index] = rejected(it.item.hash, o.code, undefined, { openOrders: o.openOrders, maxOpenOrders: ctx.config.maxOpenOrdersPerTrader });
     }
     else results[it.index] = rejected(it.item.hash, o.code, undefined, { token: it.lockToken, required: it.lockAtoms, available: o.available });
   });
 
   // ---- 3. match (its ledger effects are owed to a later round)
-  const outcomes = locked.length > 0 || engine.discards.size > 0 ? await matchStage(engine, locked, { now: phase.now }) : new Map<Hex, MatchOutcome>();
+  const outcomes = locked.length > 0 || ctx.state.hasDiscards() ? await matchStage(ctx, locked, { now: phase.now }) : new Map<Hex, MatchOutcome>();
   for (const it of items) {
     if (results[it.index]) continue;
     results[it.index] = placeResult(it.item, outcomes.get(it.item.hash));
@@ -257,13 +260,13 @@ export async function finishBatch(engine: MatchingEngine, phase: LockPhase): Pro
     if (r.status === "accepted") acceptedCount++;
     else (rejections ??= new Map()).set(r.code, (rejections.get(r.code) ?? 0) + 1);
   }
-  if (acceptedCount > 0) engine.metrics.orders.inc({ result: "accepted", code: "" }, acceptedCount);
-  for (const [code, n] of rejections ?? []) engine.metrics.orders.inc({ result: "rejected", code }, n);
+  if (acceptedCount > 0) ctx.metrics.orders.inc({ result: "accepted", code: "" }, acceptedCount);
+  for (const [code, n] of rejections ?? []) ctx.metrics.orders.inc({ result: "rejected", code }, n);
   return results;
 }
 
-export async function processPreparedBatch(engine: MatchingEngine, prepared: readonly PreparedOrder[]): Promise<PlaceOrderResult[]> {
-  return finishBatch(engine, startLockPhase(engine, prepared));
+export async function processPreparedBatch(ctx: EngineContext, prepared: readonly PreparedOrder[]): Promise<PlaceOrderResult[]> {
+  return finishBatch(ctx, startLockPhase(ctx, prepared));
 }
 
 function placeResult(item: MatchItem, o: MatchOutcome | undefined): PlaceOrderResult {

@@ -1,7 +1,7 @@
 /** Reads: an order, a book snapshot. They do not go through the engine's queue. */
+import { CLOSE_REASONS } from "../journal";
 import type { Hex } from "../orders";
-import type { MatchingEngine } from "./engine";
-import { CLOSE_REASONS } from "./journal";
+import type { EngineContext } from "./context";
 import { bookKeys } from "./keys";
 import { decodeOrderRecord } from "./record";
 import { SNAPSHOT_SCRIPT } from "./scripts";
@@ -10,10 +10,10 @@ import type { BookLevel, BookSnapshot, OrderView } from "./types";
 const STATES: Record<string, OrderView["state"]> = { o: "open", f: "filled", c: "cancelled", t: "matching" };
 
 /** The order as its market knows it, or null. Without `market`, every served market is searched. */
-export async function queryOrder(engine: MatchingEngine, params: { orderHash: Hex; market?: number }): Promise<OrderView | null> {
+export async function queryOrder(ctx: EngineContext, params: { orderHash: Hex; market?: number }): Promise<OrderView | null> {
   const hash = params.orderHash.toLowerCase();
-  const markets = params.market === undefined ? engine.markets.all : [engine.markets.get(params.market)];
-  const records = await Promise.all(markets.map((m) => engine.deps.redis.hgetBuffer(bookKeys(m.id).orders, hash)));
+  const markets = params.market === undefined ? ctx.markets.all : [ctx.markets.get(params.market)];
+  const records = await Promise.all(markets.map((m) => ctx.deps.redis.hgetBuffer(bookKeys(m.id).orders, hash)));
   const i = records.findIndex((r) => r !== null);
   if (i === -1) return null;
   const m = markets[i];
@@ -21,6 +21,7 @@ export async function queryOrder(engine: MatchingEngine, params: { orderHash: He
   const view: OrderView = {
     orderHash: hash as Hex,
     market: m.id,
+    chainId: m.chainId,
     trader: r.trader,
     isBuy: r.side === "b",
     price: BigInt(r.ticks) * m.tickSize,
@@ -38,11 +39,11 @@ export async function queryOrder(engine: MatchingEngine, params: { orderHash: He
 }
 
 /** Aggregated price levels, best first, `depth` per side. */
-export async function queryBook(engine: MatchingEngine, params: { market: number; depth?: number }): Promise<BookSnapshot> {
-  const m = engine.markets.get(params.market);
+export async function queryBook(ctx: EngineContext, params: { market: number; depth?: number }): Promise<BookSnapshot> {
+  const m = ctx.markets.get(params.market);
   const k = bookKeys(m.id);
   const depth = Math.max(1, Math.min(1000, Math.floor(params.depth ?? 50)));
-  const [bids, asks] = (await engine.scripts.call({ script: SNAPSHOT_SCRIPT, keys: [k.bids, k.asks, k.depth], args: [depth] })) as [string[], string[]];
+  const [bids, asks] = (await ctx.scripts.call({ script: SNAPSHOT_SCRIPT, keys: [k.bids, k.asks, k.depth], args: [depth] })) as [string[], string[]];
   const levels = (flat: string[]): BookLevel[] => {
     const out: BookLevel[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push({ price: BigInt(flat[i]) * m.tickSize, amount: BigInt(flat[i + 1]) * m.lotSize });

@@ -9,7 +9,7 @@
  * after them. When the queue runs dry, the engine flushes what it owes at once, which also
  * resolves the placements waiting for their ledger effects.
  */
-import type { MatchingEngine } from "./engine";
+import type { EngineContext } from "./context";
 import { EngineError } from "./errors";
 import { flush } from "./ledgerRound";
 import { finishBatch, prepareOrders, startLockPhase, type LockPhase, type PreparedOrder } from "./place";
@@ -26,12 +26,12 @@ export class WorkQueue {
   private active = false;
   private draining: Promise<void> = Promise.resolve();
 
-  constructor(private readonly engine: MatchingEngine) {}
+  constructor(private readonly ctx: EngineContext) {}
 
   place(requests: readonly PlaceOrderRequest[]): Promise<PlaceOrderResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
     // The checks and payload encoding run now, while Redis works on earlier batches.
-    const prepared = prepareOrders(this.engine, requests, this.engine.deps.clock());
+    const prepared = prepareOrders(this.ctx, requests, this.ctx.deps.clock());
     return new Promise((resolve, reject) => {
       this.queue.push({ kind: "place", requests: prepared, resolve, reject });
       this.kick();
@@ -62,20 +62,20 @@ export class WorkQueue {
    * that tick's resolutions then starts a new drain.
    */
   private async drain(): Promise<void> {
-    const engine = this.engine;
+    const ctx = this.ctx;
+    const state = ctx.state;
     try {
-      while (this.queue.length > 0 || engine.hasOwed() || engine.discards.size > 0) {
-        if (engine.resync) {
-          const need = engine.resync;
-          engine.resync = undefined;
-          const waiting = engine.forgetVolatileState();
+      while (this.queue.length > 0 || state.hasOwed() || state.hasDiscards()) {
+        const need = state.takeResync();
+        if (need) {
+          const waiting = state.forgetVolatile();
           try {
-            engine.metrics.resyncs.inc({ reason: need.reason.split("+")[0] });
-            await resynchronise(engine, need);
+            ctx.metrics.resyncs.inc({ reason: need.reason.split("+")[0] });
+            await resynchronise(ctx, need);
           } catch (error) {
             // Still failing (Redis down?): fail the next job and try again before the one after.
-            engine.resync = need;
-            for (const s of [...waiting, ...engine.forgetVolatileState()]) s();
+            state.needResync(need.reason);
+            for (const s of [...waiting, ...state.forgetVolatile()]) s();
             this.queue.shift()?.reject(unavailable(error));
             continue;
           }
@@ -84,10 +84,10 @@ export class WorkQueue {
         if (this.queue.length === 0) {
           // Idle: apply what is owed now (and resolve the batches waiting for it).
           try {
-            await flush(engine, engine.deps.clock());
+            await flush(ctx, ctx.deps.clock());
           } catch (error) {
-            engine.deps.logger.error({ err: String(error) }, "flush failed; resynchronising");
-            engine.needResync("flush failed");
+            ctx.deps.logger.error({ err: String(error) }, "flush failed; resynchronising");
+            state.needResync("flush failed");
           }
           continue;
         }
@@ -97,13 +97,13 @@ export class WorkQueue {
         }
         const job = this.queue.shift() as TaskJob;
         try {
-          await flush(engine, engine.deps.clock());
+          await flush(ctx, ctx.deps.clock());
           const result = await job.run();
-          await flush(engine, engine.deps.clock());
+          await flush(ctx, ctx.deps.clock());
           job.resolve(result);
         } catch (error) {
-          engine.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
-          engine.needResync(`task ${job.name} failed`);
+          ctx.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
+          state.needResync(`task ${job.name} failed`);
           job.reject(asEngineError(error));
         }
       }
@@ -116,7 +116,7 @@ export class WorkQueue {
   private takePlaceJobs(): PlaceJob[] {
     const jobs: PlaceJob[] = [this.queue.shift() as PlaceJob];
     let count = jobs[0].requests.length;
-    while (this.queue.length > 0 && this.queue[0].kind === "place" && count + (this.queue[0] as PlaceJob).requests.length <= this.engine.config.maxBatchOrders) {
+    while (this.queue.length > 0 && this.queue[0].kind === "place" && count + (this.queue[0] as PlaceJob).requests.length <= this.ctx.config.maxBatchOrders) {
       const next = this.queue.shift() as PlaceJob;
       jobs.push(next);
       count += next.requests.length;
@@ -134,30 +134,32 @@ export class WorkQueue {
    * over-commitment.
    */
   private async placePipeline(): Promise<void> {
-    const engine = this.engine;
+    const ctx = this.ctx;
+    const state = ctx.state;
     let tail: Promise<void> = Promise.resolve();
-    while (this.queue.length > 0 && this.queue[0].kind === "place" && !engine.resync) {
+    while (this.queue.length > 0 && this.queue[0].kind === "place" && !state.pendingResync) {
       const jobs = this.takePlaceJobs();
       const prepared = jobs.length === 1 ? jobs[0].requests : jobs.flatMap((j) => j.requests);
       const fail = (error: unknown): void => {
-        engine.deps.logger.error({ err: String(error), orders: prepared.length }, "placement batch failed; resynchronising before the next job");
-        engine.needResync("batch failed");
+        ctx.deps.logger.error({ err: String(error), orders: prepared.length }, "placement batch failed; resynchronising before the next job");
+        state.needResync("batch failed");
         const e = asEngineError(error);
         for (const j of jobs) j.reject(e);
       };
       let phase: LockPhase;
       try {
-        phase = startLockPhase(engine, prepared);
+        phase = startLockPhase(ctx, prepared);
       } catch (error) {
         fail(error);
         break;
       }
       tail = tail.then(async () => {
         try {
-          if (engine.resync && engine.resync.reason !== "reconnected") throw unavailable(new Error("an earlier batch failed"));
-          const results = await finishBatch(engine, phase);
+          const pending = state.pendingResync;
+          if (pending && pending.reason !== "reconnected") throw unavailable(new EngineError("ENGINE_UNAVAILABLE", "an earlier batch failed"));
+          const results = await finishBatch(ctx, phase);
           // Resolved once the batch's ledger effects are applied (a later round or a flush).
-          engine.owed.settle.push(() => {
+          state.whenApplied(() => {
             let offset = 0;
             for (const j of jobs) {
               j.resolve(results.slice(offset, offset + j.requests.length));

@@ -9,6 +9,7 @@
  *   state "o"|"f"|"c"|"t", trader (42 chars), receivedAt (ms), reason "C"|"I"|"E"|"S"|" ".
  */
 import type { Address } from "../orders";
+import { EngineError } from "./errors";
 
 export const ORDER_RECORD_BYTES = 94;
 
@@ -29,7 +30,9 @@ export interface OrderRecord {
 }
 
 export function decodeOrderRecord(buf: Buffer): OrderRecord {
-  if (buf.length !== ORDER_RECORD_BYTES) throw new Error(`order record of ${buf.length} bytes, expected ${ORDER_RECORD_BYTES}`);
+  if (buf.length !== ORDER_RECORD_BYTES) {
+    throw new EngineError("ENGINE_INVARIANT", `order record of ${buf.length} bytes, expected ${ORDER_RECORD_BYTES}`, { details: { bytes: buf.length } });
+  }
   const reason = String.fromCharCode(buf[93]);
   return {
     side: String.fromCharCode(buf[0]) as OrderRecord["side"],

@@ -1,48 +1,26 @@
 /** Public types of the matching engine (see ./index.ts for the API). */
+import type { CloseReason, Fill } from "../journal";
 import type { MarketRejectCode } from "../markets/orderCheck";
 import type { Address, Hex, Order } from "../orders";
+
+export type { CloseReason, Fill } from "../journal";
 
 export interface PlaceOrderRequest {
   order: Order;
   /** EIP-712 digest of the order (OrderHasher.hash). The caller has verified `signature` over it. */
   orderHash: Hex;
   signature: Hex;
-  /** Market id (operator/markets). */
+  /** Market id (operator/markets). Its chain is the order's EIP-712 domain and its ledger. */
   market: number;
   /** When the API received the order, unix milliseconds (committed with the order's sequence number). */
   receivedAt: number;
 }
 
-/** Why an order left the book with a remainder. */
-export type CloseReason = "CANCELLED" | "IOC_REMAINDER" | "EXPIRED" | "SELF_TRADE";
-
 export type OrderState = "open" | "filled" | "cancelled";
-
-export interface Fill {
-  /** (market << 48) | per-market counter: unique, uint64; the id settlement uses on chain. */
-  fillId: bigint;
-  market: number;
-  makerHash: Hex;
-  takerHash: Hex;
-  maker: Address;
-  taker: Address;
-  takerIsBuy: boolean;
-  /** Execution price (the maker's), quote atoms per 10^baseDecimals base atoms. */
-  price: bigint;
-  /** Base atoms traded. */
-  amount: bigint;
-  /** Quote atoms traded: amount * price / 10^baseDecimals, exact. */
-  quoteAmount: bigint;
-  makerFeeBps: number;
-  takerFeeBps: number;
-  /** Fee paid by the maker, in what it receives (base if it bought, quote if it sold). */
-  makerFee: bigint;
-  takerFee: bigint;
-}
 
 export type PlaceRejectCode =
   | MarketRejectCode
-  | "UNKNOWN_MARKET"
+  | "MARKET_UNKNOWN"
   | "INVALID_ORDER"
   | "INSUFFICIENT_FUNDS"
   | "DUPLICATE_ORDER"
@@ -77,8 +55,13 @@ export interface PlaceOrderRejected {
 
 export type PlaceOrderResult = PlaceOrderAccepted | PlaceOrderRejected;
 
+/**
+ * A cancel of one account (a trader on one chain): listed orders of the trader on `chainId`
+ * (optional when the engine's markets are all on one chain; orders on other chains are not
+ * found), or every order of the trader in a market (on the market's chain).
+ */
 export type CancelRequest =
-  | { trader: Address; orderHashes: readonly Hex[] }
+  | { trader: Address; orderHashes: readonly Hex[]; chainId?: number }
   | { trader: Address; market: number; all: true };
 
 export type CancelRejectCode = "NOT_ORDER_OWNER" | "ORDER_NOT_FOUND" | "ORDER_NOT_OPEN";
@@ -89,11 +72,13 @@ export type CancelResult =
 
 export type CancelOrdersResult =
   | { status: "done"; results: CancelResult[] }
-  | { status: "rejected"; code: "RATE_LIMITED" | "UNKNOWN_MARKET"; message: string; details: Record<string, unknown> };
+  | { status: "rejected"; code: "RATE_LIMITED" | "MARKET_UNKNOWN"; message: string; details: Record<string, unknown> };
 
 export interface OrderView {
   orderHash: Hex;
   market: number;
+  /** The market's chain. */
+  chainId: number;
   trader: Address;
   isBuy: boolean;
   price: bigint;

@@ -47,6 +47,8 @@ export const ORDER_ERROR_HTTP_STATUS = {
   DOMAIN_CHAIN_MISMATCH: 422,
   /** The supplied domain names another Settlement contract. */
   DOMAIN_CONTRACT_MISMATCH: 422,
+  /** The pair (or the operator) trades on several chains and the request gives no domain to say which. */
+  DOMAIN_REQUIRED: 422,
   /** No market for (baseToken, quoteToken). */
   MARKET_UNKNOWN: 422,
   /** price is not a multiple of the market's tickSize. */

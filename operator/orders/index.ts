@@ -28,16 +28,7 @@ export {
   type WireDomain,
   type WireSignedOrder,
 } from "./codec";
-export {
-  validateSignedOrder,
-  validateOrder,
-  intakeSignedOrder,
-  type Clock,
-  type MarketRules,
-  type MarketLookup,
-  type ValidateDeps,
-  type IntakeRules,
-} from "./validate";
+export { validateSignedOrder, validateOrder, intakeSignedOrder, type Clock, type ValidateDeps, type IntakeRules } from "./validate";
 export {
   createVerifierPool,
   type VerifierPool,

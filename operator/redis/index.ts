@@ -1,6 +1,6 @@
 export { createRedisClient, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
 export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
-export { KEY_ROOT, keyspacePrefix, marketTag, traderTag } from "./keys";
+export { KEY_ROOT, KEYSPACE_VERSION, keyspacePrefix, marketTag, traderTag, accountTag } from "./keys";
 export { keySlot, sameSlot } from "./slot";
 export { encodeEvalsha, encodeEvalshaBatch, evalshaCommand, evalshaCommands, joinArg, type EvalshaCall, type ScriptArg } from "./resp";
 export { LUA_BIGINT, LUA_ARGS, LUA_PRELUDE } from "./lua";

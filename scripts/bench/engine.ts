@@ -25,10 +25,10 @@ import { OrderBook, Side, type LimitOrderOptions } from "nodejs-order-book";
 import { createLogger } from "../../operator/log";
 import { createRegistry } from "../../operator/metrics";
 import { createRedisClient, type RedisClient } from "../../operator/redis";
-import { createEngine, creditDeposit, placeOrders, stopEngine, type MatchingEngine } from "../../operator/matching";
+import { creditDeposit } from "../../operator/ledger";
+import { createEngine, placeOrders, stopEngine, type MatchingEngine } from "../../operator/matching";
 import { createVerifierPool, type VerifierPool } from "../../operator/orders/verifier";
-import { ORDER_EIP712_TYPES, DOMAIN_NAME, DOMAIN_VERSION, validateSignedOrder, type Address } from "../../operator/orders";
-import { createMarketLookup } from "../../operator/config";
+import { ORDER_EIP712_TYPES, DOMAIN_NAME, DOMAIN_VERSION, type Address } from "../../operator/orders";
 import { startRedis, type RedisServer } from "../lib/redisServer";
 import {
   BASE,
@@ -37,6 +37,7 @@ import {
   BENCH_MARKET,
   FEE_ACCOUNT,
   QUOTE,
+  admitBenchOrder,
   benchTraders,
   percentile,
   signedOrders,
@@ -54,8 +55,6 @@ const CHUNK = 250; // orders per verify/place call in the end-to-end pipeline
 const IN_FLIGHT = 8; // chunks in flight
 
 const logger = createLogger({ level: "silent" });
-const marketLookup = createMarketLookup([BENCH_MARKET]);
-const rules = { domain: BENCH_DOMAIN, maxExpirySeconds: 10n ** 10n };
 
 interface Pipeline {
   engine: MatchingEngine;
@@ -70,7 +69,7 @@ async function freshPipeline(server: RedisServer, traders: readonly BenchTrader[
   const funding = 10n ** 30n;
   await Promise.all(
     traders.flatMap((t) =>
-      [BASE, QUOTE].map((token) => creditDeposit(engine, { trader: t.address, token, amount: funding, depositId: `bench:${t.address}:${token}` })),
+      [BASE, QUOTE].map((token) => creditDeposit({ scripts: engine.ctx.scripts, logger }, { chainId: BENCH_MARKET.chainId, trader: t.address, token, amount: funding, depositId: `bench:${t.address}:${token}` })),
     ),
   );
   const pool = createVerifierPool({ logger }, { domain: BENCH_DOMAIN });
@@ -93,10 +92,10 @@ interface ChunkOutcome {
 /** validate -> verify -> place for one chunk of orders: what the API does for a batch request. */
 async function processChunk(p: Pipeline, chunk: readonly SignedBenchOrder[], receivedAt: number): Promise<ChunkOutcome> {
   const valid = chunk.filter((o) => {
-    validateSignedOrder({ clock: { now: () => receivedAt }, markets: marketLookup }, { signed: o, rules });
+    admitBenchOrder(o, receivedAt);
     return true;
   });
-  const verdicts = await p.pool.verify(valid.map((o) => ({ order: o.order, signature: o.signature })));
+  const verdicts = await p.pool.verify(valid.map((o) => ({ order: o.order, signature: o.signature, chainId: BENCH_DOMAIN.chainId })));
   const requests = [];
   let rejected = 0;
   for (let i = 0; i < valid.length; i++) {

@@ -73,7 +73,7 @@ async function withApi<P extends PipelineLike, T>(params: HttpBenchParams<P>, ru
   const app = buildApi(
     { engine: p.engine, verifier: p.pool, redis: p.redis, logger: params.logger, metrics: createRegistry() },
     {
-      orderDomain: BENCH_DOMAIN,
+      chains: [{ chainId: BENCH_MARKET.chainId, orderDomain: BENCH_DOMAIN }],
       markets: [BENCH_MARKET],
       limits: { maxBodyBytes: 1 << 20, maxOrdersPerRequest: BATCH, maxExpirySeconds: 10n ** 10n },
     },

@@ -37,13 +37,12 @@ import type Redis from "ioredis";
 import { createLogger } from "../../operator/log";
 import { createRegistry } from "../../operator/metrics";
 import { createRedisClient, type RedisClient } from "../../operator/redis";
-import { createEngine, creditDeposit, placeOrders, stopEngine, type MatchingEngine, type PlaceOrderRequest } from "../../operator/matching";
+import { creditDeposit } from "../../operator/ledger";
+import { createEngine, placeOrders, stopEngine, type MatchingEngine, type PlaceOrderRequest } from "../../operator/matching";
 import { startRedis, type RedisServer } from "../../test/helpers/redis";
 import { commandStats, cpuMeter, measureScripts, redisCpu, scriptReport, startCallgrindRedis, type CallgrindServer } from "./engineMeters";
-import { createMarketLookup } from "../../operator/config";
-import { validateSignedOrder } from "../../operator/orders";
 import { createVerifierPool } from "../../operator/orders/verifier";
-import { BASE, BENCH_DOMAIN, BENCH_ENGINE_LIMITS, BENCH_MARKET, FEE_ACCOUNT, QUOTE, benchTraders, signedOrders, type BenchTrader, type SignedBenchOrder } from "./engineWorkload";
+import { BASE, BENCH_DOMAIN, BENCH_ENGINE_LIMITS, BENCH_MARKET, FEE_ACCOUNT, QUOTE, admitBenchOrder, benchTraders, signedOrders, type BenchTrader, type SignedBenchOrder } from "./engineWorkload";
 
 const ORDERS = Number(process.env.PROFILE_ORDERS ?? 20_000);
 const CHUNK = Number(process.env.PROFILE_CHUNK ?? 250);
@@ -58,7 +57,7 @@ async function fresh(server: RedisServer, traders: readonly BenchTrader[]): Prom
   const engine = await createEngine({ redis, logger, metrics: createRegistry() }, { markets: [BENCH_MARKET], feeAccount: FEE_ACCOUNT, ...BENCH_ENGINE_LIMITS });
   const funding = 10n ** 30n;
   await Promise.all(
-    traders.flatMap((t) => [BASE, QUOTE].map((token) => creditDeposit(engine, { trader: t.address, token, amount: funding, depositId: `bench:${t.address}:${token}` }))),
+    traders.flatMap((t) => [BASE, QUOTE].map((token) => creditDeposit({ scripts: engine.ctx.scripts, logger }, { chainId: BENCH_MARKET.chainId, trader: t.address, token, amount: funding, depositId: `bench:${t.address}:${token}` }))),
   );
   await redis.config("RESETSTAT");
   return { engine, redis };
@@ -138,8 +137,6 @@ async function endToEnd(server: RedisServer, traders: readonly BenchTrader[], or
   const { engine, redis } = await fresh(server, traders);
   const pool = createVerifierPool({ logger }, { domain: BENCH_DOMAIN });
   await pool.ready();
-  const marketLookup = createMarketLookup([BENCH_MARKET]);
-  const rules = { domain: BENCH_DOMAIN, maxExpirySeconds: 10n ** 10n };
   const admin = redis as Redis;
   const session = process.env.PROFILE_E2E_CPU ? new Session() : undefined;
   if (session) {
@@ -161,8 +158,8 @@ async function endToEnd(server: RedisServer, traders: readonly BenchTrader[], or
         const chunk = orders.slice(next, next + CHUNK);
         next += CHUNK;
         const receivedAt = Date.now();
-        for (const o of chunk) validateSignedOrder({ clock: { now: () => receivedAt }, markets: marketLookup }, { signed: o, rules });
-        const verdicts = await pool.verify(chunk.map((o) => ({ order: o.order, signature: o.signature })));
+        for (const o of chunk) admitBenchOrder(o, receivedAt);
+        const verdicts = await pool.verify(chunk.map((o) => ({ order: o.order, signature: o.signature, chainId: BENCH_DOMAIN.chainId })));
         const reqs: PlaceOrderRequest[] = [];
         chunk.forEach((o, i) => {
           const v = verdicts[i];

@@ -4,9 +4,10 @@
  * Signing is the traders' work, done before any clock starts.
  */
 import { OrderFlags, OrderHasher, keccak256, privateKeyToAddress, signDigest, type Address, type Hex, type Order, type OrderDomain } from "../../operator/orders";
-import type { MarketConfig } from "../../operator/markets";
+import { createMarketRegistry, parseMarketConfig, resolveOrderMarket, checkOrderForMarket, type Market } from "../../operator/markets";
 import { DEFAULT_LIMITS } from "../../operator/config";
 import type { EngineConfig } from "../../operator/matching";
+import { validateSignedOrder, type SignedOrder } from "../../operator/orders";
 
 export const BENCH_DOMAIN: OrderDomain = { chainId: 31337n, verifyingContract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" };
 export const BASE: Address = "0x1000000000000000000000000000000000000001";
@@ -23,9 +24,10 @@ export const BENCH_ENGINE_LIMITS: Pick<EngineConfig, "rateLimits" | "maxOpenOrde
   maxOpenOrdersPerTrader: DEFAULT_LIMITS.maxOpenOrdersPerTrader,
 };
 
-export const BENCH_MARKET: MarketConfig = {
+export const BENCH_MARKET: Market = parseMarketConfig({
   id: 1,
   symbol: "WETH-USDC",
+  chainId: Number(BENCH_DOMAIN.chainId),
   baseToken: BASE,
   quoteToken: QUOTE,
   baseDecimals: 18,
@@ -34,7 +36,23 @@ export const BENCH_MARKET: MarketConfig = {
   minLots: 1,
   makerFeeBps: 2,
   takerFeeBps: 5,
-};
+});
+
+const benchLookup = { markets: createMarketRegistry([BENCH_MARKET]), domains: new Map([[BENCH_MARKET.chainId, BENCH_DOMAIN]]) };
+const benchRules = { maxExpirySeconds: 10n ** 10n };
+
+/**
+ * What the API checks of a decoded order before its signature (operator/api/intake.ts
+ * admitOrder without the JSON decoding): generic rules, its market and chain, the market's
+ * rules. Throws an OrderValidationError.
+ */
+export function admitBenchOrder(o: SignedOrder, receivedAt: number): Market {
+  validateSignedOrder({ clock: { now: () => receivedAt } }, { signed: o, rules: benchRules });
+  const market = resolveOrderMarket(benchLookup, { order: o.order, domain: o.domain });
+  const check = checkOrderForMarket(market, o.order, Math.floor(receivedAt / 1000));
+  if (!check.ok) throw new Error(check.code);
+  return market;
+}
 
 export interface BenchTrader {
   address: Address;

@@ -61,6 +61,8 @@ export async function startChain(): Promise<DemoChain> {
 }
 
 export interface OnChainDeposit {
+  /** The chain of the Settlement vault that received it. */
+  chainId: number;
   trader: Address;
   token: Address;
   amount: bigint;
@@ -88,7 +90,13 @@ export async function fundAndDeposit(chain: DemoChain, privateKey: string, wethA
     const receipt = await (await chain.settlement.connect(wallet).deposit(tokenAddress, amount)).wait();
     const log = receipt!.logs.find((l) => l.topics[0] === chain.settlement.interface.getEvent("Deposited").topicHash)!;
     const parsed = chain.settlement.interface.parseLog(log)!;
-    deposits.push({ trader: wallet.address.toLowerCase() as Address, token: tokenAddress, amount: parsed.args.amount, depositId: `${receipt!.hash}:${log.index}` });
+    deposits.push({
+      chainId: chain.chainId,
+      trader: wallet.address.toLowerCase() as Address,
+      token: tokenAddress,
+      amount: parsed.args.amount,
+      depositId: `${receipt!.hash}:${log.index}`,
+    });
   }
   return deposits;
 }

@@ -65,9 +65,9 @@ export function printSummary(input: SummaryInput): void {
   console.log(row(["trader", "WETH", "USDC", "matches"], widths));
   let mismatches = 0;
   for (const [i, t] of input.traders.entries()) {
-    const ledger = input.balances.get(t.name) as { balances: Record<string, LedgerEntry> };
-    const w = ledger.balances[input.tokens.weth];
-    const u = ledger.balances[input.tokens.usdc];
+    const ledger = input.balances.get(t.name) as { chains: { chainId: number; balances: Record<string, LedgerEntry> }[] };
+    const w = ledger.chains[0].balances[input.tokens.weth];
+    const u = ledger.chains[0].balances[input.tokens.usdc];
     const chain = input.onChain[i];
     // While nothing is settled, the vault still holds what the ledger counts as available,
     // locked or owed by pending fills.

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { loadConfig } from "../../operator/config";
 import { startOperator, type RunningOperator } from "../../operator/daemon/start";
 import { createLogger } from "../../operator/log";
-import { creditDeposit } from "../../operator/matching";
+import { createLedger, creditDeposit } from "../../operator/ledger";
 import { createRegistry } from "../../operator/metrics";
 import { keccak256, type Address } from "../../operator/orders";
 import { freePort, startRedis, type RedisServer } from "../../scripts/lib/redisServer";
@@ -48,8 +48,9 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
     const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
     maker = new DemoTrader("maker", keccak256(Buffer.from("e2e:maker")), operator.url, domain);
     taker = new DemoTrader("taker", keccak256(Buffer.from("e2e:taker")), operator.url, domain);
+    const ledger = await createLedger({ redis: operator.redis, logger });
     for (const t of [maker, taker]) {
-      for (const d of await fundAndDeposit(chain, t.keyHex, 10n * WETH, 50_000n * USDC)) await creditDeposit(operator.engine, d);
+      for (const d of await fundAndDeposit(chain, t.keyHex, 10n * WETH, 50_000n * USDC)) await creditDeposit(ledger, d);
     }
   });
 
@@ -63,7 +64,7 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
     const { body } = await get(`${operator.url}/v1/accounts/${trader.address}/balances`);
     const onChain = await chain.settlement.balancesOf([trader.address, trader.address], [chain.wethAddress, chain.usdcAddress]);
     for (const [i, token] of [chain.wethAddress, chain.usdcAddress].entries()) {
-      const b = body.balances[token];
+      const b = body.chains[0].balances[token];
       // Nothing is settled yet: the vault still holds everything the ledger counts as
       // available, locked or owed by a pending fill.
       expect(BigInt(b.available) + BigInt(b.locked) + BigInt(b.pendingOut), `${trader.name} ${token}`).to.equal(onChain[i]);
@@ -71,7 +72,7 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
   }
 
   it("reads the fee account from the Settlement contract", async function () {
-    expect(operator.feeAccount).to.equal((await chain.settlement.feeRecipient()).toLowerCase());
+    expect(operator.feeAccounts.get(chain.chainId)).to.equal((await chain.settlement.feeRecipient()).toLowerCase());
   });
 
   it("matches a signed order sent over HTTP against a resting one, at the maker's price, and keeps the ledger equal to the vault", async function () {

@@ -2,20 +2,24 @@
  * POST /v1/cancel: an EIP-712 signed cancel (../../orders/cancel.ts) of one order, several, or
  * all of the trader's orders in a market.
  *
- *   decode + validate (400/422) -> signature (401; 503 if an EIP-1271 RPC fails)
+ *   decode, find the chain (the domain the client gives, the market's for a cancel-all, the
+ *   only one served otherwise) and validate (400/422) -> signature in that chain's domain
+ *   (401; 503 if an EIP-1271 RPC fails)
  *   -> replay memory, SET NX in Redis (409 CANCEL_REPLAYED) -> engine cancelOrders
  *
  * One order hash: 200 { status: "cancelled", ... } or that order's refusal as the response
  * (NOT_ORDER_OWNER 403, ORDER_NOT_FOUND 404, ORDER_NOT_OPEN 409), like a single order.
  * Several, or all: 200 { cancelHash, results: [...] } (cancel-all lists what it cancelled).
- * A request the engine refuses as a whole (RATE_LIMITED 429, UNKNOWN_MARKET 422) or fails on
+ * A cancel concerns one chain: orders on another chain are not found (ORDER_NOT_FOUND).
+ * A request the engine refuses as a whole (RATE_LIMITED 429, MARKET_UNKNOWN 422) or fails on
  * (503) is forgotten by the replay memory: the same signed cancel may be sent again. One it
  * processed stays remembered even if it cancelled nothing: replayed later, it could cancel an
  * order placed since.
  */
 import type { FastifyInstance } from "fastify";
+import { resolveDomainChain, resolveOrderMarket } from "../../markets";
 import { cancelOrders, type CancelRequest, type CancelResult } from "../../matching";
-import { CancelValidationError, OrderValidationError, decodeSignedCancel, validateCancel, type Hex } from "../../orders";
+import { CancelValidationError, ZERO_ADDRESS, decodeSignedCancel, validateCancel, type Hex } from "../../orders";
 import { verifyCancelSignature } from "../cancelSignature";
 import { forgetCancel, rememberCancel, REPLAY_MARGIN_MS } from "../cancelReplay";
 import type { ApiContext } from "../context";
@@ -24,23 +28,19 @@ import { parseJsonBody, sendError } from "../reply";
 
 export function registerCancelRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.post("/v1/cancel", async (request, reply) => {
-    const signed = validateCancel({ clock: ctx.clock }, { signed: decodeSignedCancel(parseJsonBody(request.body)), rules: ctx.cancelRules });
+    const decoded = decodeSignedCancel(parseJsonBody(request.body));
+    const d = decoded.cancel;
+    const names = d.all && d.baseToken !== ZERO_ADDRESS && d.quoteToken !== ZERO_ADDRESS;
+    const market = names ? resolveOrderMarket(ctx.lookup, { order: d, domain: decoded.domain }) : undefined;
+    const chain = ctx.chains.get(market?.chainId ?? resolveDomainChain(ctx.lookup, { domain: decoded.domain }))!;
+    const signed = validateCancel({ clock: ctx.clock }, { signed: decoded, rules: chain.cancelRules });
     const c = signed.cancel;
-    let engineRequest: CancelRequest = { trader: c.trader, orderHashes: c.orderHashes };
-    if (c.all) {
-      const market = ctx.markets.byPair(c.baseToken, c.quoteToken);
-      if (market === undefined) {
-        throw new OrderValidationError("MARKET_UNKNOWN", `no market trades ${c.baseToken} against ${c.quoteToken}`, {
-          details: { field: "cancel.baseToken", baseToken: c.baseToken, quoteToken: c.quoteToken },
-        });
-      }
-      engineRequest = { trader: c.trader, market: market.id, all: true };
-    }
+    const engineRequest: CancelRequest = market !== undefined ? { trader: c.trader, market: market.id, all: true } : { trader: c.trader, orderHashes: c.orderHashes, chainId: chain.chainId };
 
-    const digest = ctx.cancelHasher.digest(c);
+    const digest = chain.cancelHasher.digest(c);
     const cancelHash = `0x${digest.toString("hex")}` as Hex;
     const verdict = await verifyCancelSignature(
-      { erc1271: ctx.erc1271, erc1271TimeoutMs: ctx.config.verifier?.erc1271TimeoutMs },
+      { erc1271: chain.erc1271, erc1271TimeoutMs: ctx.config.verifier?.erc1271TimeoutMs },
       { digest, trader: c.trader, signature: signed.signature },
     );
     if (!verdict.ok) return refuse(reply, ctx, verdict.code, verdict.message, { cancelHash }, 401);

@@ -1,6 +1,8 @@
 /**
  * GET /health    200 { status: "ok", checks } when Redis answers a PING and at least one
  *                verifier worker runs; 503 UNHEALTHY otherwise (details.checks says which).
+ *                `checks.tasks` lists the background loops (iterations, consecutive failures,
+ *                last error, backoff): informational, it does not change the status.
  * GET /metrics   the registry in the Prometheus text format.
  */
 import type { FastifyInstance } from "fastify";
@@ -10,7 +12,7 @@ import { errorBody } from "../errors";
 export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get("/health", async (_request, reply) => {
     const [redis, verifier] = await Promise.all([pingRedis(ctx), Promise.resolve(verifierCheck(ctx))]);
-    const checks = { redis, verifier };
+    const checks = { redis, verifier, ...(ctx.tasks === undefined ? {} : { tasks: ctx.tasks.status() }) };
     if (redis.ok && verifier.ok) return reply.send({ status: "ok", checks });
     return reply.code(503).send(errorBody("UNHEALTHY", "a dependency of the API is down", { checks }));
   });

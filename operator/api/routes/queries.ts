@@ -1,10 +1,13 @@
 /**
  * GET /v1/book/:market?depth=N      aggregated levels, best first (market by symbol or id)
- * GET /v1/markets                   the configured markets and their status
- * GET /v1/accounts/:trader/balances available / locked / pendingOut / pendingIn per token
+ * GET /v1/markets                   the configured markets, their chain, limits and status
+ * GET /v1/accounts/:trader/balances?chainId=N
+ *                                   per chain served (or the one asked): available / locked /
+ *                                   pendingOut / pendingIn per token of that chain's markets
  */
 import type { FastifyInstance } from "fastify";
-import { getBalances, getBook } from "../../matching";
+import { getBalances } from "../../ledger";
+import { getBook } from "../../matching";
 import { getMarketStatus } from "../../markets";
 import { decodeAddress } from "../../orders";
 import type { ApiContext } from "../context";
@@ -28,14 +31,28 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: ApiContext): void
 
   app.get("/v1/markets", async (_request, reply) => {
     const statuses = await Promise.all(ctx.markets.all.map((m) => getMarketStatus({ redis: ctx.redis, logger: ctx.logger }, { marketId: m.id })));
-    return reply.send({ markets: ctx.markets.all.map((m, i) => marketView(m, statuses[i])) });
+    return reply.send({
+      markets: ctx.markets.all.map((m, i) => marketView(m, ctx.chains.get(m.chainId)?.domain.verifyingContract, statuses[i])),
+    });
   });
 
-  app.get<{ Params: { trader: string } }>("/v1/accounts/:trader/balances", async (request, reply) => {
+  app.get<{ Params: { trader: string }; Querystring: { chainId?: string } }>("/v1/accounts/:trader/balances", async (request, reply) => {
     const trader = decodeAddress(request.params.trader, "trader");
-    const balances = await getBalances(ctx.engine, { trader });
-    return reply.send({ trader, balances });
+    const chainIds = parseChainId(request.query.chainId, ctx.markets.chainIds);
+    const chains = await Promise.all(
+      chainIds.map(async (chainId) => ({ chainId, balances: await getBalances(ctx, { chainId, trader, tokens: ctx.markets.tokens(chainId) }) })),
+    );
+    return reply.send({ trader, chains });
   });
+}
+
+function parseChainId(raw: string | undefined, served: readonly number[]): readonly number[] {
+  if (raw === undefined) return served;
+  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!served.includes(id)) {
+    throw new ApiError("INVALID_QUERY", `chainId must be one of the chains served: ${served.join(", ")}`, { details: { field: "chainId", chains: served } });
+  }
+  return [id];
 }
 
 function parseDepth(raw: string | undefined, fallback: number, max: number): number {

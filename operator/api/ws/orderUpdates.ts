@@ -1,6 +1,6 @@
 /**
  * Order updates of the orders:<trader> channel, derived from a market's journal read
- * (./streams.ts): "accepted" (accepted stream), "fill" (fills stream, maker and taker side),
+ * (operator/journal readJournal): "accepted" (accepted stream), "fill" (fills stream, maker and taker side),
  * "cancelled" (closed stream: cancelled, IOC remainder, expired, self-trade; with the reason).
  * Cancels of every API process and of the engine's sweeps are on the closed stream, so
  * they all reach the channel.
@@ -10,10 +10,11 @@
  * same order in the same tick may already be counted. A fill's `status` is "filled" when it
  * is the order's last fill in the read and nothing remains, "partially_filled" otherwise.
  */
-import type { MarketSettings } from "../../config";
+import type { JournalRead } from "../../journal";
+import type { Market } from "../../markets";
 import { getOrder, type MatchingEngine, type OrderView } from "../../matching";
 import type { Address, Hex } from "../../orders";
-import type { MarketRead } from "./streams";
+import { tradeOf } from "./streams";
 
 export type OrderUpdate = Record<string, unknown> & { event: "accepted" | "fill" | "cancelled"; orderHash: Hex };
 
@@ -26,7 +27,7 @@ interface Pending {
 /** Appends to `out` (trader -> updates) the updates of `read` concerning `traders`, in causal order. */
 export async function collectOrderUpdates(
   deps: { engine: MatchingEngine },
-  params: { market: MarketSettings; read: MarketRead; traders: ReadonlySet<string>; out: Map<Address, OrderUpdate[]> },
+  params: { market: Market; read: JournalRead; traders: ReadonlySet<string>; out: Map<Address, OrderUpdate[]> },
 ): Promise<void> {
   const { market, read, traders } = params;
   const pending: Pending[] = [];
@@ -51,11 +52,12 @@ export async function collectOrderUpdates(
   }
   // The last fill of each order in this read, to tell "filled" from "partially_filled".
   const lastFill = new Map<string, number>();
-  for (const t of read.trades) {
+  for (const t of read.fills) {
     lastFill.set(t.makerHash, t.fillCtr);
     lastFill.set(t.takerHash, t.fillCtr);
   }
-  for (const t of read.trades) {
+  for (const fill of read.fills) {
+    const t = tradeOf(market, fill);
     for (const [role, trader, orderHash] of [["maker", t.maker, t.makerHash], ["taker", t.taker, t.takerHash]] as const) {
       if (!traders.has(trader)) continue;
       pending.push({
@@ -83,7 +85,7 @@ export async function collectOrderUpdates(
     pending.push({
       trader: c.trader,
       orderHash: c.orderHash,
-      build: (v) => ({ event: "cancelled", orderHash: c.orderHash, ...base, reason: c.reason, ts: c.ts, ...state(v), remainingAmount: c.remainingAmount }),
+      build: (v) => ({ event: "cancelled", orderHash: c.orderHash, ...base, reason: c.reason, ts: c.ts, ...state(v), remainingAmount: BigInt(c.remainingLots) * market.lotSize }),
     });
   }
   if (pending.length === 0) return;

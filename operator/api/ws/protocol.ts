@@ -10,9 +10,9 @@
  * the data messages book / trades / orders (./ticker.ts).
  */
 import { BaseError, type BaseErrorOptions } from "../../errors";
-import type { MarketSettings } from "../../config";
+import type { Market } from "../../markets";
 import { decodeAddress, type Address } from "../../orders";
-import type { ApiMarkets } from "../markets";
+import type { MarketRegistry } from "../../markets";
 
 /** Close codes the server uses. */
 export const WS_CLOSE = {
@@ -56,8 +56,8 @@ export class WsProtocolError extends BaseError {
 }
 
 export type Channel =
-  | { kind: "book"; name: string; market: MarketSettings }
-  | { kind: "trades"; name: string; market: MarketSettings }
+  | { kind: "book"; name: string; market: Market }
+  | { kind: "trades"; name: string; market: Market }
   | { kind: "orders"; name: string; trader: Address };
 
 export type RequestId = string | number;
@@ -69,7 +69,7 @@ export type ClientMessage =
 const KEYS = ["op", "channel", "id"];
 
 /** Parses one client message; throws WsProtocolError (with the request id in details if readable). */
-export function parseClientMessage(text: string, markets: ApiMarkets): ClientMessage {
+export function parseClientMessage(text: string, markets: MarketRegistry): ClientMessage {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -98,7 +98,7 @@ export function parseClientMessage(text: string, markets: ApiMarkets): ClientMes
   return { op: obj.op, channel: parseChannel(obj.channel, markets, ctx), id: id as RequestId | undefined };
 }
 
-export function parseChannel(text: string, markets: ApiMarkets, ctx: Record<string, unknown> = {}): Channel {
+export function parseChannel(text: string, markets: MarketRegistry, ctx: Record<string, unknown> = {}): Channel {
   const colon = text.indexOf(":");
   const kind = colon === -1 ? text : text.slice(0, colon);
   const arg = colon === -1 ? "" : text.slice(colon + 1);

@@ -68,8 +68,7 @@ async function onMessage(deps: WsRouteDeps, conn: WsConnection, data: WebSocket.
     }
     hub.subscribe(conn, channel);
     // Stream channels: the cursor exists before the ack, so nothing after the ack is missed.
-    if (channel.kind === "trades") await deps.ticker.ensureCursors([channel.market.id]);
-    if (channel.kind === "orders") await deps.ticker.ensureCursors();
+    if (channel.kind === "trades" || channel.kind === "orders") await deps.ticker.ensureCursors();
     reply(hub, conn, "subscribed", { channel: channel.name, ...id });
   } catch (error) {
     if (error instanceof WsProtocolError) {

@@ -1,38 +1,45 @@
 /**
- * The one ticker of all WebSocket connections (no per-connection timers). Every `tickMs`
- * (a loop that never overlaps itself: the next tick is scheduled when this one is done):
+ * The one ticker of all WebSocket connections (no per-connection timers), a background loop
+ * (operator/tasks: never two ticks at once, backing off while Redis fails). Every `tickMs`:
  *
  *  - book:<market>, per market with subscribers: one getBook of the top `bookDepth` levels;
  *    a SNAPSHOT (not a diff) goes to every subscriber when the levels changed since the last
  *    tick, and to new subscribers anyway. So: at most one book message per market per tick,
  *    none while the book stands still. It also feeds the book depth gauges.
- *  - trades:<market> and orders:<trader>: one XREAD per market of its fills / accepted /
- *    closed streams from this process's cursor (./streams.ts); one trades message per market
- *    and one orders message per trader per tick, when there is something to say.
+ *  - trades:<market> and orders:<trader>: one read of each market's journal (operator/journal
+ *    readJournal: fills, accepted, closes) from this feed's cursor; one trades message per
+ *    market and one orders message per trader per tick, when there is something to say.
  *
- * Cursors exist only for markets someone follows; `ensureCursors` creates them (at the
- * streams' current end) before a trades / orders subscription is acknowledged, so a client
+ * The feed is a best-effort journal consumer (`wsConsumerName`, default "ws"): it reads every
+ * market on every tick, subscribers or not, and saves its cursor every `cursorSaveMs`, so the
+ * journal's retention trims what it has passed; if it falls further behind than the retention
+ * bound, the journal trims anyway and the feed logs the gap. It registers at the tail when it
+ * starts (a real-time feed never replays), before any subscription is acknowledged, so a client
  * gets every event that happens after its ack.
  */
 import { performance } from "node:perf_hooks";
-import type { MarketSettings } from "../../config";
+import { readJournal, registerConsumer, saveCursor, type ConsumerSpec, type JournalCursor } from "../../journal";
 import type { Logger } from "../../log";
+import type { Market, MarketRegistry } from "../../markets";
 import { getBook, type MatchingEngine } from "../../matching";
+import type { Registry } from "../../metrics";
 import type { Address, Clock } from "../../orders";
 import type { RedisClient } from "../../redis";
+import { createLoop, type Loop } from "../../tasks";
 import { toJson } from "../json";
-import type { ApiMarkets } from "../markets";
 import { observeBook, type ApiMetrics } from "../metrics";
 import type { ChannelSubscribers, SubscriptionHub } from "./hub";
 import { collectOrderUpdates, type OrderUpdate } from "./orderUpdates";
-import { readMarket, tailCursor, type StreamCursor } from "./streams";
+import { tradeOf } from "./streams";
 
 export interface TickerDeps {
   engine: MatchingEngine;
   redis: RedisClient;
   hub: SubscriptionHub;
-  markets: ApiMarkets;
+  markets: MarketRegistry;
   metrics: ApiMetrics;
+  /** The registry the loop's task metrics go to. */
+  registry?: Registry;
   logger: Logger;
   clock: Clock;
 }
@@ -41,46 +48,45 @@ export interface TickerParams {
   tickMs: number;
   bookDepth: number;
   streamBatch: number;
+  /** The feed's journal consumer name. */
+  consumerName: string;
+  /** How often the feed's cursor is saved. */
+  cursorSaveMs: number;
 }
 
 export interface Ticker {
   start(): void;
   /** Stops the loop; resolves when the running tick (if any) is done. */
   stop(): Promise<void>;
-  /** Creates the stream cursors of these markets (all markets if omitted) if missing. */
-  ensureCursors(marketIds?: readonly number[]): Promise<void>;
+  /** Resolves once the feed's cursors exist (it registers when it starts). */
+  ensureCursors(): Promise<void>;
   /** Ticks run so far. */
   readonly ticks: number;
+  readonly loop: Loop;
 }
-
-const ERROR_LOG_INTERVAL_MS = 5_000;
 
 export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
   const { hub, markets } = deps;
+  const consumer: ConsumerSpec = { name: params.consumerName, mode: "best-effort", streams: ["fills", "closed", "accepted"] };
   let tickNo = 0;
-  let running: Promise<void> | undefined;
-  let stopped = true;
-  let wake: (() => void) | undefined;
-  let lastErrorLog = 0;
+  let lastSave = 0;
   /** Market id -> the levels last sent. */
   const lastBook = new Map<number, string>();
-  const cursors = new Map<number, StreamCursor>();
-  const initializing = new Map<number, Promise<void>>();
+  const cursors = new Map<number, JournalCursor>();
+  let registering: Promise<void> | undefined;
 
-  function ensureCursor(id: number): Promise<void> {
-    if (cursors.has(id)) return Promise.resolve();
-    let init = initializing.get(id);
-    if (init === undefined) {
-      // Single flight: two tail reads at different moments must not both set the cursor.
-      init = tailCursor(deps.redis, id)
-        .then((cursor) => void cursors.set(id, cursor))
-        .finally(() => initializing.delete(id));
-      initializing.set(id, init);
-    }
-    return init;
+  /** Registers the feed at the tail of every market's journal (single flight; retried if it failed). */
+  function register(): Promise<void> {
+    registering ??= (async () => {
+      for (const m of markets.all) cursors.set(m.id, await registerConsumer(deps.redis, m.id, consumer, "tail!"));
+    })().catch((error: unknown) => {
+      registering = undefined;
+      throw error;
+    });
+    return registering;
   }
 
-  async function publishBook(market: MarketSettings, subs: ChannelSubscribers): Promise<void> {
+  async function publishBook(market: Market, subs: ChannelSubscribers): Promise<void> {
     const book = await getBook(deps.engine, { market: market.id, depth: params.bookDepth });
     observeBook(deps.metrics, market, book);
     const levels = toJson([book.bids, book.asks]);
@@ -97,26 +103,29 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
   }
 
   async function publishStreams(trades: Map<number, ChannelSubscribers>, traders: Map<Address, ChannelSubscribers>): Promise<void> {
-    const needed = traders.size > 0 ? markets.all.map((m) => m.id) : [...trades.keys()];
-    for (const id of cursors.keys()) if (!needed.includes(id)) cursors.delete(id);
     const updates = new Map<Address, OrderUpdate[]>();
     const traderSet = new Set<string>(traders.keys());
     await Promise.all(
-      needed.map(async (id) => {
-        const cursor = cursors.get(id);
-        if (cursor === undefined) return ensureCursor(id);
-        const market = markets.byId(id)!;
-        const read = await readMarket(deps.redis, market, cursor, params.streamBatch);
-        cursors.set(id, read.next);
-        const subs = trades.get(id);
-        if (subs !== undefined && read.trades.length > 0) {
+      markets.all.map(async (market) => {
+        const cursor = cursors.get(market.id)!;
+        const read = await readJournal(deps.redis, market.id, cursor, params.streamBatch);
+        cursors.set(market.id, read.next);
+        const missed = read.missed.fill + read.missed.close + read.missed.accepted;
+        if (missed > 0) {
+          deps.logger.warn({ market: market.id, missed: read.missed, consumer: consumer.name }, "the WebSocket feed lagged beyond the journal's retention: entries were trimmed before it read them");
+        }
+        const subs = trades.get(market.id);
+        if (subs !== undefined && read.fills.length > 0) {
           const text = toJson({
             type: "trades",
             channel: subs.channel.name,
             tick: tickNo,
-            market: id,
+            market: market.id,
             symbol: market.symbol,
-            trades: read.trades.map(({ fillCtr: _, ...t }) => t),
+            trades: read.fills.map((f) => {
+              const { fillCtr: _, ...t } = tradeOf(market, f);
+              return t;
+            }),
           });
           for (const conn of subs.conns) hub.send(conn, "trades", text);
         }
@@ -130,9 +139,17 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
     }
   }
 
+  async function saveCursors(): Promise<void> {
+    const now = deps.clock.now();
+    if (now - lastSave < params.cursorSaveMs) return;
+    lastSave = now;
+    await Promise.all([...cursors].map(([id, c]) => saveCursor(deps.redis, id, consumer, c)));
+  }
+
   async function tick(): Promise<void> {
+    await register();
     tickNo++;
-    const books: [MarketSettings, ChannelSubscribers][] = [];
+    const books: [Market, ChannelSubscribers][] = [];
     const trades = new Map<number, ChannelSubscribers>();
     const traders = new Map<Address, ChannelSubscribers>();
     for (const subs of hub.channels()) {
@@ -142,52 +159,25 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
       else traders.set(c.trader, subs);
     }
     for (const id of lastBook.keys()) if (!books.some(([m]) => m.id === id)) lastBook.delete(id);
+    const started = performance.now();
     await Promise.all([...books.map(([m, subs]) => publishBook(m, subs)), publishStreams(trades, traders)]);
+    await saveCursors();
+    if (performance.now() - started > params.tickMs * 10) deps.logger.debug({ ms: performance.now() - started }, "slow WebSocket tick");
   }
 
-  async function loop(): Promise<void> {
-    while (!stopped) {
-      const started = performance.now();
-      try {
-        await tick();
-      } catch (error) {
-        // Redis down, say: keep ticking (cursors stay where they were, nothing is lost).
-        const now = Date.now();
-        if (now - lastErrorLog > ERROR_LOG_INTERVAL_MS) {
-          lastErrorLog = now;
-          deps.logger.warn({ err: (error as Error).message }, "WebSocket tick failed");
-        }
-      }
-      if (stopped) break;
-      const wait = Math.max(0, params.tickMs - (performance.now() - started));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  }
+  const loop = createLoop(
+    { logger: deps.logger, metrics: deps.registry },
+    // Redis down, say: back off (cursors stay where they were, nothing is lost), up to 5 s.
+    { name: "ws-ticker", intervalMs: params.tickMs, run: tick, backoff: { initialMs: Math.max(params.tickMs, 100), maxMs: 5_000 } },
+  );
 
   return {
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      running = loop();
-    },
-    async stop() {
-      stopped = true;
-      wake?.();
-      await running;
-      running = undefined;
-    },
-    async ensureCursors(marketIds) {
-      await Promise.all((marketIds ?? markets.all.map((m) => m.id)).map(ensureCursor));
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+    ensureCursors: register,
     get ticks() {
       return tickNo;
     },
+    loop,
   };
 }

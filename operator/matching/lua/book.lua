@@ -1,7 +1,8 @@
 -- ------------------------------------------------------------------ order book helpers
--- Shared by match.lua and cancel.lua. One market's book, all keys under its {m:<id>} tag:
+-- Shared by match.lua and cancel.lua. One market's book (operator/matching/keys.ts) and its
+-- journal (operator/journal), all keys under its {m:<id>} tag:
 --   <prefix>state            HASH    seq, fill, close (counters), pending (hash of a taker whose
---                                    matching was cut by the fill cap), appliedFill, appliedClose
+--                                    matching was cut by the fill cap)
 --   <prefix>orders           HASH    orderHash -> order record, binary (struct.pack REC_FMT):
 --                                    side, ticks, lots, rem, seq, flags, expiry, state, trader,
 --                                    receivedAt, reason (see operator/matching/record.ts)
@@ -12,26 +13,33 @@
 --   <prefix>depth            HASH    "<side>:<ticks>" -> open lots at that level
 --   <prefix>lvl:<side>:<ticks> LIST  order hashes at the level in arrival order (FIFO)
 --   <prefix>expiry           ZSET    resting orders by expiry (sweep)
---   <prefix>closed           STREAM  orders closed with a remainder, id "<close counter>-0"
+--   journal closed           STREAM  orders closed with a remainder, id "<close counter>-0"
+--                                    (layout: operator/journal/entries.ts)
+--   journal done             LIST    "<seq>|<fill>|<close>|<ts>|<hash>" of each order that finished
+--                                    (filled or closed), appended once per call: the journal's
+--                                    retention drops its record and payload later
 -- Cancellation is lazy: a closed order stays in its level list as a tombstone until matching
 -- reaches it or the level empties (its depth reaches 0 and the list is deleted), so a cancel is
--- O(1) plus O(log N) for the expiry set and, when the level empties, the level set.
+-- O(1) plus O(log N) for the expiry set and, when the level empties, the level set. A level
+-- entry whose record is gone (dropped by the retention) is a tombstone too.
 --
 -- Writes are deferred: a script works on Lua copies of what it touches (order records, level
 -- depths, the heads of level lists, expiry entries) and book_flush() writes each key once at
 -- the end (one HSET of records, one HSET / HDEL of depths, one LTRIM / RPUSH per level touched,
--- one ZADD / ZREM of expiries). A redis.call costs far more than Lua work (10-50k instructions
--- against hundreds), so a call of many orders costs a few commands per order: its streams.
--- Level sets (bids / asks) are written at once (levels appear and vanish rarely) so that
--- best_level can read them; the best level of each side is cached until the side changes.
+-- one ZADD / ZREM of expiries, one RPUSH of finished orders). A redis.call costs far more than
+-- Lua work (10-50k instructions against hundreds), so a call of many orders costs a few
+-- commands per order: its streams. Level sets (bids / asks) are written at once (levels appear
+-- and vanish rarely) so that best_level can read them; the best level of each side is cached
+-- until the side changes.
 
-local PREFIX, K_STATE, K_ORDERS, K_BIDS, K_ASKS, K_DEPTH, K_EXPIRY, K_CLOSED
+local PREFIX, K_STATE, K_ORDERS, K_BIDS, K_ASKS, K_DEPTH, K_EXPIRY, K_CLOSED, K_DONE
 local NOW_MS
 local st = { seq = 0, fill = 0, close = 0 }
 local closes = {}
 local REC_FMT = "<c1ddddBdc1c42dc1"
 
-local function book_init(prefix)
+-- `closed` and `done`: the journal's keys (same slot).
+local function book_init(prefix, closed, done)
   PREFIX = prefix
   K_STATE = prefix .. "state"
   K_ORDERS = prefix .. "orders"
@@ -39,7 +47,8 @@ local function book_init(prefix)
   K_ASKS = prefix .. "asks"
   K_DEPTH = prefix .. "depth"
   K_EXPIRY = prefix .. "expiry"
-  K_CLOSED = prefix .. "closed"
+  K_CLOSED = closed
+  K_DONE = done
   local s = rcall("HMGET", K_STATE, "seq", "fill", "close")
   st.seq = (s[1] or "0") + 0
   st.fill = (s[2] or "0") + 0
@@ -53,6 +62,19 @@ local function book_keys_ok(prefix, first, names)
   end
   return true
 end
+
+-- True when KEYS[first..] end with ":" .. names[i] (the journal's keys, given by the caller).
+local function journal_keys_ok(first, names)
+  for i, name in ipairs(names) do
+    local k = KEYS[first + i - 1]
+    if type(k) ~= "string" or s_sub(k, -#name - 1) ~= ":" .. name then return false end
+  end
+  return true
+end
+
+-- ---- finished orders, appended to the journal's done list by book_flush
+local done = {}
+local function done_add(hash) done[#done + 1] = hash end
 
 -- ---- order records: { side, ticks, tick_s, lots, rem, seq, flags, expiry, state, trader, recv, reason }
 -- read once (rec_get / rec_prefetch), written back once by book_flush.
@@ -262,6 +284,7 @@ local function close_resting(hash, r, reason)
   r.reason = reason
   rec_touch(hash)
   emit_close(hash, r, reason)
+  done_add(hash)
   return removed
 end
 
@@ -316,4 +339,10 @@ local function book_flush()
   end
   if #adds > 0 then rcall_list("ZADD", K_EXPIRY, adds, 2) end
   if #exp_rem > 0 then rcall_list("ZREM", K_EXPIRY, exp_rem) end
+  if #done > 0 then
+    -- The counters as the call leaves them: every journal entry of these orders is at or below.
+    local mark = s_format("%d|%d|%d|%d|", st.seq, st.fill, st.close, NOW_MS)
+    for i = 1, #done do done[i] = mark .. done[i] end
+    rcall_list("RPUSH", K_DONE, done)
+  end
 end

@@ -3,10 +3,11 @@
 --
 -- KEYS (all {m:<id>}):
 --   1 state  HASH (fill / close counters)   2 orders  HASH   3 bids  4 asks  5 depth
---   6 expiry ZSET   7 closed STREAM
+--   6 expiry ZSET   (the book's: prefix .. name)
+--   7 closed STREAM  8 done LIST  (the journal's, operator/journal)
 --   Level lists are built from the prefix (same slot).
 -- ARGV:
---   1 prefix  "hx:v1:book:{m:<id>}:" (KEYS must be prefix .. name)
+--   1 prefix  "hx:v3:book:{m:<id>}:" (KEYS[1..6] must be prefix .. name)
 --   2 now     unix ms
 --   3 mode    "orders": cancel the hashes in ARGV[6..] if they are the trader's and open
 --             "expired": close up to ARGV[5] resting orders with expiry < cutoff (ARGV[4])
@@ -22,7 +23,8 @@
 
 local prefix = ARGV[1]
 if type(prefix) ~= "string" or #prefix == 0
-  or not book_keys_ok(prefix, 1, { "state", "orders", "bids", "asks", "depth", "expiry", "closed" }) then
+  or not book_keys_ok(prefix, 1, { "state", "orders", "bids", "asks", "depth", "expiry" })
+  or not journal_keys_ok(7, { "closed", "done" }) then
   return bad_input("prefix/keys")
 end
 local now = int_arg(ARGV[2], 0, MAX_SAFE)
@@ -44,7 +46,7 @@ else
 end
 
 NOW_MS = now
-book_init(prefix)
+book_init(prefix, KEYS[7], KEYS[8])
 local close_before = st.close
 local results = {}
 

@@ -3,20 +3,20 @@
 --
 -- KEYS (all {m:<id>}):
 --   1 market meta  HASH   (markets keyspace) status "active" | "halted"
---   2 state        HASH   seq, fill, close, pending, appliedFill, appliedClose
+--   2 state        HASH   seq, fill, close (counters), pending (a taker cut by the fill cap)
 --   3 orders       HASH   order records (binary, see the book helpers)
 --   4 payloads     HASH   orderHash -> signed order payload (written by intake.lua)
 --   5 bids  6 asks  7 depth  8 expiry
---   9 accepted     STREAM "<seq>-0": h hash, t trader, ra receivedAt (ms)
---  10 fills        STREAM "<fill counter>-0": id fillId (0x + 16 hex), m makerHash, t takerHash, mt maker,
---                         tt taker, sd taker side (b|s), px price ticks (maker's), tpx taker
---                         limit ticks, l lots, mf / tf maker / taker fee bps, ts ms
---  11 closed       STREAM "<close counter>-0": h, t, sd, px, rem lots, why (C|I|E|S), fc, ts
+--   9 accepted     STREAM the journal's accepted orders  } layout: operator/journal/entries.ts
+--  10 fills        STREAM the journal's fills            }
+--  11 closed       STREAM the journal's closes           }
 --  12 inbox        SET    orders recorded by intake.lua and not yet processed
+--  13 done         LIST   the journal's finished orders (see the book helpers)
+--  KEYS[2..8] and 12 are the book's (prefix .. name); 9-11 and 13 the journal's (names checked).
 --  Level lists <prefix>lvl:<side>:<ticks> are built from the prefix and share the slot (the
 --  #!lua shebang makes a cluster refuse anything else).
 -- ARGV:
---   1 prefix       the book key prefix "hx:v1:book:{m:<id>}:" (KEYS[2..12] must be prefix .. name)
+--   1 prefix       the book key prefix "hx:v3:book:{m:<id>}:" (KEYS[2..8], KEYS[12] must be prefix .. name)
 --   2 now          unix ms (fill and close timestamps)
 --   3 cutoff       unix seconds: an order with expiry < cutoff is expired (takers are refused,
 --                  makers found expired are closed and skipped)
@@ -57,7 +57,9 @@
 
 local prefix = ARGV[1]
 if type(prefix) ~= "string" or #prefix == 0
-  or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry", "accepted", "fills", "closed", "inbox" })
+  or not book_keys_ok(prefix, 2, { "state", "orders", "payloads", "bids", "asks", "depth", "expiry" })
+  or KEYS[12] ~= prefix .. "inbox"
+  or not journal_keys_ok(9, { "accepted", "fills", "closed" }) or not journal_keys_ok(13, { "done" })
   or s_find(KEYS[1], ":meta$") == nil then
   return bad_input("prefix/keys")
 end
@@ -106,7 +108,7 @@ local status = rcall("HGET", KEYS[1], "status")
 if not status then return redis.error_reply("MARKET_UNKNOWN no market meta at " .. KEYS[1]) end
 
 NOW_MS = now
-book_init(prefix)
+book_init(prefix, KEYS[11], KEYS[13])
 -- Fill ids keep 48 bits for the counter.
 if st.fill + max_fills > 281474976710655 then return redis.error_reply("MARKET_FILL_IDS_EXHAUSTED") end
 
@@ -159,6 +161,7 @@ local function match_taker(t)
             m.state = "f"
             lvl_pop(l)
             expiry_remove(mh)
+            done_add(mh)
           end
           removed = level_add(opp, lvl, -q)
           local nf = #fills
@@ -181,10 +184,12 @@ end
 local function finish_taker(t)
   if t.rem == 0 then
     t.state = "f"
+    done_add(t.hash)
   elseif t.flags == 2 then
     t.state = "c"
     t.reason = "I"
     emit_close(t.hash, t, "I")
+    done_add(t.hash)
   else
     level_rest(t.side, t.tick_s, t.ticks, t.hash, t.rem)
     expiry_add(t.hash, t.expiry)

@@ -32,14 +32,14 @@ describe("operator/api POST /v1/cancel", function () {
 
   it("cancels one order: 200, the order closed and its funds unlocked", async () => {
     const o = await place(h, ALICE, { isBuy: true, ticks: 100_000, lots: 2 });
-    const before = (await get(h, `/v1/accounts/${ALICE.address}/balances`)).json().balances[ETH_USDC.quoteToken];
+    const before = (await get(h, `/v1/accounts/${ALICE.address}/balances`)).json().chains[0].balances[ETH_USDC.quoteToken];
     expect(before.locked).to.not.equal("0");
     const c = makeCancel(h, ALICE, { orderHashes: [o.orderHash] });
     const res = await post(h, "/v1/cancel", cancelBody(c, ALICE));
     expect(res.statusCode, res.body).to.equal(200);
     expect(res.json()).to.deep.include({ status: "cancelled", orderHash: o.orderHash, market: 1, remainingAmount: (2n * ETH_USDC.lotSize).toString(), cancelHash: cancelHashOf(c) });
     expect(await stateOf(o.orderHash)).to.equal("cancelled");
-    const after = (await get(h, `/v1/accounts/${ALICE.address}/balances`)).json().balances[ETH_USDC.quoteToken];
+    const after = (await get(h, `/v1/accounts/${ALICE.address}/balances`)).json().chains[0].balances[ETH_USDC.quoteToken];
     expect(after.locked).to.equal("0");
     expect(BigInt(after.available)).to.equal(BigInt(before.available) + BigInt(before.locked));
   });

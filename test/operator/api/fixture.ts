@@ -25,9 +25,9 @@ import type { Market } from "../../../operator/markets";
 import { useRedisServer, type RedisServer } from "../../helpers/redis";
 import { makeTraders, type Trader } from "../../helpers/settlementFixture";
 import { DOMAIN, sign } from "../orders/fixture";
-import { BTC_USDC, ETH_USDC, RATE_KEYS, TestClock, dumpKeys, fund, silentLogger, startEngine } from "../matching/fixtures";
+import { BTC_USDC, CHAIN, ETH_USDC, RATE_KEYS, TestClock, dumpKeys, fund, haltMarketOf, resumeMarketOf, silentLogger, startEngine } from "../matching/fixtures";
 
-export { BTC_USDC, ETH_USDC, DOMAIN, RATE_KEYS, TestClock, dumpKeys, fund };
+export { BTC_USDC, CHAIN, ETH_USDC, DOMAIN, RATE_KEYS, TestClock, dumpKeys, fund, haltMarketOf, resumeMarketOf };
 
 export const traders: Trader[] = makeTraders("api-test", 6);
 export const [ALICE, BOB, CAROL, DAVE] = traders;
@@ -87,7 +87,7 @@ export async function reset(h: Harness, options: StartOptions = {}): Promise<voi
   };
   h.app = buildApi(
     { engine: h.engine, verifier, redis: h.redis, logger: silentLogger, metrics: h.registry, clock: h.clock, ...options.deps },
-    { orderDomain: DOMAIN, markets: [ETH_USDC, BTC_USDC], limits: { ...TEST_LIMITS, ...options.limits }, api: { wsTickMs: 50, ...options.api } },
+    { chains: [{ chainId: CHAIN, orderDomain: DOMAIN }], markets: [ETH_USDC, BTC_USDC], limits: { ...TEST_LIMITS, ...options.limits }, api: { wsTickMs: 50, ...options.api } },
   );
   await h.app.ready();
   for (const t of traders) await fund(h.engine, t.address);

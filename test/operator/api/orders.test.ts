@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { haltMarket, setMinNonce } from "../../../operator/matching";
+import { setMinNonce } from "../../../operator/matching";
 import { OrderFlags } from "../../../operator/orders";
 import { highSSignature } from "../../helpers/settlementFixture";
 import {
@@ -18,6 +18,7 @@ import {
   teardown,
   useApiSuite,
   wire,
+  haltMarketOf,
 } from "./fixture";
 
 describe("operator/api POST /v1/orders", function () {
@@ -191,7 +192,7 @@ describe("operator/api POST /v1/orders", function () {
         status: 503,
         code: "MARKET_HALTED",
         exclude: RATE_KEYS,
-        setup: async () => haltMarket(h.engine, { market: ETH_USDC.id, reason: "test" }),
+        setup: async () => haltMarketOf(h.engine, { market: ETH_USDC.id, reason: "test" }),
         body: () => signedBody(h, ALICE, { isBuy: true, ticks: price, lots: 1 }),
       },
     ];

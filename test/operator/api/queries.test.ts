@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import Redis from "ioredis";
-import { haltMarket } from "../../../operator/matching";
 import { freePort } from "../../helpers/redis";
 import {
   ALICE,
@@ -14,6 +13,9 @@ import {
   signedBody,
   teardown,
   useApiSuite,
+  CHAIN,
+  DOMAIN,
+  haltMarketOf,
 } from "./fixture";
 
 const TICK = ETH_USDC.tickSize;
@@ -73,14 +75,16 @@ describe("operator/api queries, health and metrics", function () {
     }
   });
 
-  it("GET /v1/markets lists tokens, tick, lot, minimum size, fees and status", async () => {
-    await haltMarket(h.engine, { market: BTC_USDC.id, reason: "maintenance" });
+  it("GET /v1/markets lists each market's chain, tokens, tick, lot, the limits the engine enforces (defaults included), fees and status", async () => {
+    await haltMarketOf(h.engine, { market: BTC_USDC.id, reason: "maintenance" });
     const res = await get(h, "/v1/markets");
     expect(res.statusCode).to.equal(200);
     const [eth, btc] = res.json().markets;
     expect(eth).to.deep.equal({
       id: 1,
       symbol: "WETH-USDC",
+      chainId: CHAIN,
+      settlement: DOMAIN.verifyingContract,
       baseToken: ETH_USDC.baseToken,
       quoteToken: ETH_USDC.quoteToken,
       baseDecimals: 18,
@@ -88,21 +92,28 @@ describe("operator/api queries, health and metrics", function () {
       lotSize: "1000000000000000",
       minLots: 1,
       minAmount: "1000000000000000",
-      makerFeeBps: 10,
-      takerFeeBps: 30,
+      maxPriceTicks: 1_000_000_000_000,
+      maxLots: 1_000_000_000_000,
       maxPrice: (BigInt(ETH_USDC.maxPriceTicks) * TICK).toString(),
       maxAmount: (BigInt(ETH_USDC.maxLots) * LOT).toString(),
+      makerFeeBps: 10,
+      takerFeeBps: 30,
       status: "active",
     });
     expect(btc).to.deep.include({ symbol: "WBTC-USDC", minLots: 2, minAmount: "20000", status: "halted", haltReason: "maintenance" });
   });
 
-  it("GET /v1/accounts/:trader/balances gives every token's balances as decimal strings", async () => {
+  it("GET /v1/accounts/:trader/balances gives, per chain, every token's balances as decimal strings", async () => {
     await place(h, ALICE, { isBuy: true, ticks: 100_000, lots: 2 });
     const res = await get(h, `/v1/accounts/${ALICE.address}/balances`);
     expect(res.statusCode, res.body).to.equal(200);
-    const { trader, balances } = res.json();
+    const { trader, chains } = res.json();
     expect(trader).to.equal(ALICE.address);
+    expect(chains.map((c: { chainId: number }) => c.chainId)).to.deep.equal([CHAIN]);
+    const balances = chains[0].balances;
+    expect((await get(h, `/v1/accounts/${ALICE.address}/balances?chainId=${CHAIN}`)).json().chains).to.deep.equal(chains);
+    const other = await get(h, `/v1/accounts/${ALICE.address}/balances?chainId=1`);
+    expect([other.statusCode, other.json().error.code]).to.deep.equal([400, "INVALID_QUERY"]);
     expect(Object.keys(balances).sort()).to.deep.equal([ETH_USDC.baseToken, ETH_USDC.quoteToken, BTC_USDC.baseToken].sort());
     const locked = 2n * 100_000n * ETH_USDC.quotePerLotTick;
     expect(balances[ETH_USDC.quoteToken]).to.deep.equal({ available: (10n ** 15n - locked).toString(), locked: locked.toString(), pendingOut: "0", pendingIn: "0" });

@@ -3,20 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
-import {
-  CONFIG_VARIABLES,
-  ConfigError,
-  createMarketLookup,
-  loadConfig,
-  marketsFromConfig,
-  redactedConfig,
-  redactSecretUrl,
-  type OperatorConfig,
-} from "../../../operator/config";
+import { CONFIG_VARIABLES, ConfigError, loadConfig, redactedConfig, redactSecretUrl, type OperatorConfig } from "../../../operator/config";
 import { createLogger } from "../../../operator/log";
-import type { Order } from "../../../operator/orders";
 
 const PRIVATE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const OTHER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const SETTLEMENT_998 = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0";
+const COMMITMENT_998 = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9";
 const BASE = "0x1111111111111111111111111111111111111111";
 const QUOTE = "0x2222222222222222222222222222222222222222";
 
@@ -71,13 +64,20 @@ describe("operator/config loadConfig", () => {
   it("parses a minimal environment into a typed config with every default", () => {
     const config = loadConfig(baseEnv(), { cpuCount: 6 });
     expect(config.redis).to.deep.include({ mode: "single", url: "redis://127.0.0.1:6379", appendfsync: "everysec" });
-    expect(config.chain).to.deep.equal({
-      rpcUrl: "https://rpc.hyperliquid.xyz/evm",
+    expect(config.chains).to.have.length(1);
+    const { operatorPrivateKey, ...chain } = config.chains[0];
+    expect(chain).to.deep.equal({
       chainId: 999,
+      name: "chain-999",
+      rpcUrl: "https://rpc.hyperliquid.xyz/evm",
       settlementAddress: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
       commitmentAddress: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+      orderDomain: { chainId: 999n, verifyingContract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" },
+      operatorKeyVariable: "HYPERINDEX_OPERATOR_PRIVATE_KEY",
+      confirmations: 2,
+      settlementGasBudget: 2_700_000,
     });
-    expect(config.orderDomain).to.deep.equal({ chainId: 999n, verifyingContract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" });
+    expect(operatorPrivateKey.reveal()).to.equal(PRIVATE_KEY);
     expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080 });
     expect(config.limits).to.deep.equal({
       maxBodyBytes: 131_072,
@@ -88,12 +88,14 @@ describe("operator/config loadConfig", () => {
       maxExpirySeconds: 2_592_000n,
     });
     expect(config.verifier).to.deep.equal({ poolSize: 6, erc1271TimeoutMs: 2_000 });
+    expect(config.tasks).to.deep.equal({ sweepIntervalMs: 1_000, journalTrimIntervalMs: 1_000 });
+    expect(config.journal).to.deep.equal({ maxLagEntries: 100_000, orderRetentionMs: 3_600_000 });
     expect(config.logLevel).to.equal("info");
-    expect(config.operatorPrivateKey.reveal()).to.equal(PRIVATE_KEY);
     expect(config.markets).to.deep.equal([
       {
         id: 1,
         symbol: "HYPE-USDC",
+        chainId: 999,
         baseToken: BASE,
         quoteToken: QUOTE,
         baseDecimals: 18,
@@ -102,6 +104,10 @@ describe("operator/config loadConfig", () => {
         minLots: 10,
         makerFeeBps: 2,
         takerFeeBps: 5,
+        maxPriceTicks: 1_000_000_000_000,
+        maxLots: 1_000_000_000_000,
+        scale: 10n ** 18n,
+        quotePerLotTick: 1n,
       },
     ]);
   });
@@ -128,9 +134,18 @@ describe("operator/config loadConfig", () => {
         HYPERINDEX_MAX_EXPIRY_SECONDS: "3600",
         HYPERINDEX_VERIFIER_POOL_SIZE: "3",
         HYPERINDEX_ERC1271_TIMEOUT_MS: "500",
+        HYPERINDEX_CONFIRMATIONS: "5",
+        HYPERINDEX_SETTLEMENT_GAS_BUDGET: "2500000",
+        HYPERINDEX_SWEEP_INTERVAL_MS: "250",
+        HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS: "2000",
+        HYPERINDEX_JOURNAL_MAX_LAG: "5000",
+        HYPERINDEX_ORDER_RETENTION_SECONDS: "60",
         HYPERINDEX_LOG_LEVEL: "debug",
       }),
     );
+    expect(config.chains[0]).to.deep.include({ confirmations: 5, settlementGasBudget: 2_500_000 });
+    expect(config.tasks).to.deep.equal({ sweepIntervalMs: 250, journalTrimIntervalMs: 2_000 });
+    expect(config.journal).to.deep.equal({ maxLagEntries: 5_000, orderRetentionMs: 60_000 });
     expect(config.redis.mode).to.equal("cluster");
     if (config.redis.mode !== "cluster") return;
     expect(config.redis.nodes).to.deep.equal([
@@ -259,8 +274,8 @@ describe("operator/config loadConfig", () => {
         JSON.stringify(redactedConfig(config)),
         inspect(config, { depth: 10 }),
         inspect(redactedConfig(config), { depth: 10 }),
-        String(config.operatorPrivateKey),
-        `${config.operatorPrivateKey}`,
+        String(config.chains[0].operatorPrivateKey),
+        `${config.chains[0].operatorPrivateKey}`,
         lines.join("\n"),
       ];
       for (const output of outputs) expect(output).to.not.contain(secret);
@@ -291,7 +306,7 @@ describe("operator/config loadConfig", () => {
       const redacted = JSON.parse(JSON.stringify(redactedConfig(loadConfig(baseEnv()))));
       expect(redacted.markets[0].lotSize).to.equal("1000000000000000");
       expect(redacted.limits.maxExpirySeconds).to.equal("2592000");
-      expect(redacted.orderDomain.chainId).to.equal("999");
+      expect(redacted.chains[0].orderDomain.chainId).to.equal("999");
     });
   });
 
@@ -379,35 +394,99 @@ describe("operator/config loadConfig", () => {
       expect(configError(baseEnv({ HYPERINDEX_MARKETS: "{}" })).message).to.contain("expected a JSON array of markets");
     });
 
-    it("accepts the optional maxPriceTicks and maxLots, and gives them to the lookup as atoms", () => {
-      const config = loadConfig(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ maxPriceTicks: 5_000, maxLots: 7 })]) }));
-      expect(config.markets[0]).to.deep.include({ maxPriceTicks: 5_000, maxLots: 7 });
-      const rules = createMarketLookup(config.markets)({ baseToken: BASE, quoteToken: QUOTE } as unknown as Order);
-      expect(rules).to.deep.include({ maxPrice: 5_000n * 1000n, maxAmount: 7n * 10n ** 15n });
+    it("accepts the optional maxPriceTicks and maxLots", () => {
+      const config = loadConfig(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ maxPriceTicks: 5_000, maxLots: 70 })]) }));
+      expect(config.markets[0]).to.deep.include({ maxPriceTicks: 5_000, maxLots: 70 });
     });
 
-    it("converts to operator/markets Market objects, and reports what that module refuses as a ConfigError", () => {
-      const [m] = marketsFromConfig(loadConfig(baseEnv()).markets);
-      expect(m).to.deep.include({ id: 1, symbol: "HYPE-USDC", tickSize: 1000n, lotSize: 10n ** 15n, minLots: 10 });
-      expect(m.quotePerLotTick).to.equal(1n);
-      // maxLots above the minimum is for operator/markets to judge: minLots > maxLots.
-      const settings = loadConfig(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ minLots: 10, maxLots: 5 })]) })).markets;
-      let error: unknown;
-      try {
-        marketsFromConfig(settings);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).to.be.instanceOf(ConfigError);
-      expect((error as ConfigError).issues[0].variable).to.equal("HYPERINDEX_MARKETS[0]");
-      expect((error as ConfigError).message).to.contain("market HYPE-USDC");
+    it("refuses, naming the field, what operator/markets refuses: bounds Lua or the contract cannot hold", () => {
+      const error = configError(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ minLots: 10, maxLots: 5 })]) }));
+      expect(error.issues[0].variable).to.equal("HYPERINDEX_MARKETS[0].minLots");
+      expect(error.message).to.contain("market HYPE-USDC: minLots 10 is above maxLots 5");
+      const huge = configError(baseEnv({ HYPERINDEX_MARKETS: JSON.stringify([market({ tickSize: (10n ** 30n).toString(), maxPriceTicks: 2 ** 40 })]) }));
+      expect(huge.issues[0].variable).to.equal("HYPERINDEX_MARKETS[0].maxPriceTicks");
+      expect(huge.message).to.contain("uint128");
+    });
+  });
+
+  describe("chains", () => {
+    const chain = (fields: Record<string, unknown> = {}) => ({
+      chainId: 999,
+      rpcUrl: "https://rpc.hyperliquid.xyz/evm",
+      settlementAddress: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      commitmentAddress: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+      ...fields,
+    });
+    const withoutShorthand = (extra: Record<string, string | undefined>) =>
+      baseEnv({ HYPERINDEX_RPC_URL: undefined, HYPERINDEX_CHAIN_ID: undefined, HYPERINDEX_SETTLEMENT_ADDRESS: undefined, HYPERINDEX_COMMITMENT_ADDRESS: undefined, ...extra });
+    const twoChains = [
+      chain({ name: "hyperevm" }),
+      chain({ chainId: 998, name: "testnet", settlementAddress: SETTLEMENT_998, commitmentAddress: COMMITMENT_998, operatorKeyVariable: "HYPERINDEX_OPERATOR_PRIVATE_KEY_998", confirmations: 1 }),
+    ];
+
+    it("reads any number of chains, each with its key (its own variable, or the shared one) and defaults", () => {
+      const config = loadConfig(
+        withoutShorthand({
+          HYPERINDEX_CHAINS: JSON.stringify(twoChains),
+          HYPERINDEX_OPERATOR_PRIVATE_KEY_998: OTHER_KEY,
+          HYPERINDEX_MARKETS: JSON.stringify([market({ chainId: 999 }), market({ id: 2, symbol: "HYPE-USDC.t", chainId: 998 })]),
+        }),
+      );
+      expect(config.chains.map((c) => [c.chainId, c.name, c.confirmations, c.settlementGasBudget, c.operatorKeyVariable])).to.deep.equal([
+        [998, "testnet", 1, 2_700_000, "HYPERINDEX_OPERATOR_PRIVATE_KEY_998"],
+        [999, "hyperevm", 2, 2_700_000, "HYPERINDEX_OPERATOR_PRIVATE_KEY"],
+      ]);
+      expect(config.chains[0].operatorPrivateKey.reveal()).to.equal(OTHER_KEY);
+      expect(config.chains[1].operatorPrivateKey.reveal()).to.equal(PRIVATE_KEY);
+      expect(config.chains[0].orderDomain).to.deep.equal({ chainId: 998n, verifyingContract: SETTLEMENT_998 });
+      expect(config.markets.map((m) => [m.symbol, m.chainId])).to.deep.equal([
+        ["HYPE-USDC", 999],
+        ["HYPE-USDC.t", 998],
+      ]);
+      expect(JSON.stringify(redactedConfig(config))).to.not.contain(OTHER_KEY.slice(2));
     });
 
-    it("gives order intake a lookup by (baseToken, quoteToken), case-insensitive", () => {
-      const lookup = createMarketLookup(loadConfig(baseEnv()).markets);
-      const order = { baseToken: BASE.toUpperCase().replace("0X", "0x"), quoteToken: QUOTE } as unknown as Order;
-      expect(lookup(order)).to.deep.include({ tickSize: 1000n, lotSize: 10n ** 15n, minLots: 10n, makerFeeBps: 2, takerFeeBps: 5 });
-      expect(lookup({ baseToken: QUOTE, quoteToken: BASE } as unknown as Order)).to.equal(undefined);
+    it("reads them from a JSON file", () => {
+      const config = loadConfig(withoutShorthand({ HYPERINDEX_CHAINS_FILE: "/etc/chains.json" }), { readFile: () => JSON.stringify([chain()]) });
+      expect(config.chains.map((c) => c.chainId)).to.deep.equal([999]);
+      expect(config.markets[0].chainId).to.equal(999);
+    });
+
+    it("requires each market to name its chain when several are served, and a served one", () => {
+      const base = { HYPERINDEX_CHAINS: JSON.stringify(twoChains), HYPERINDEX_OPERATOR_PRIVATE_KEY_998: OTHER_KEY };
+      const missing = configError(withoutShorthand({ ...base, HYPERINDEX_MARKETS: JSON.stringify([market()]) }));
+      expect(missing.issues).to.deep.equal([
+        { variable: "HYPERINDEX_MARKETS[0].chainId", message: "market HYPE-USDC: required when several chains are configured (one of 998, 999)" },
+      ]);
+      const unknown = configError(withoutShorthand({ ...base, HYPERINDEX_MARKETS: JSON.stringify([market({ chainId: 1 })]) }));
+      expect(unknown.issues[0].message).to.contain("chain 1 is not configured (configured: 998, 999)");
+    });
+
+    it("refuses the one-chain variables together with HYPERINDEX_CHAINS", () => {
+      const error = configError(baseEnv({ HYPERINDEX_CHAINS: JSON.stringify([chain()]) }));
+      expect(error.message).to.contain("set either HYPERINDEX_CHAINS or the one-chain variables");
+    });
+
+    it("names the chain entry and field at fault", () => {
+      const error = configError(withoutShorthand({ HYPERINDEX_CHAINS: JSON.stringify([chain(), chain({ settlementAddress: "0x12", confirmations: -1, extra: 1 })]) }));
+      expect(error.issues.map((i) => i.variable).sort()).to.deep.equal(["HYPERINDEX_CHAINS[1]", "HYPERINDEX_CHAINS[1].confirmations", "HYPERINDEX_CHAINS[1].settlementAddress"]);
+      const dup = configError(withoutShorthand({ HYPERINDEX_CHAINS: JSON.stringify([chain(), chain()]) }));
+      expect(dup.issues.map((i) => i.variable)).to.include("HYPERINDEX_CHAINS[1].chainId");
+    });
+
+    it("requires the key variable a chain names, and never echoes a bad one", () => {
+      const missing = configError(withoutShorthand({ HYPERINDEX_CHAINS: JSON.stringify(twoChains) }));
+      expect(missing.issues[0].variable).to.equal("HYPERINDEX_OPERATOR_PRIVATE_KEY_998 (operator key of HYPERINDEX_CHAINS[1], chain 998)");
+      const bad = configError(withoutShorthand({ HYPERINDEX_CHAINS: JSON.stringify(twoChains), HYPERINDEX_OPERATOR_PRIVATE_KEY_998: `0x${"ab".repeat(20)}` }));
+      expect(bad.message).to.contain("value not shown: secret");
+      expect(bad.message).to.not.contain("abab");
+    });
+
+    it("requires every one-chain variable when HYPERINDEX_CHAINS is not set", () => {
+      const error = configError(baseEnv({ HYPERINDEX_COMMITMENT_ADDRESS: undefined }));
+      expect(error.issues).to.deep.equal([
+        { variable: "HYPERINDEX_COMMITMENT_ADDRESS", message: "required, but not set (or describe the chains in HYPERINDEX_CHAINS / HYPERINDEX_CHAINS_FILE)" },
+      ]);
     });
   });
 

@@ -1,19 +1,27 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import {
-  bookKeys,
-  cancelOrders,
-  creditDeposit,
-  getBalances,
-  placeOrders,
-  settleFills,
-  stopEngine,
-  sweepExpired,
-  unwindFills,
-} from "../../../operator/matching";
+import { readFills } from "../../../operator/journal";
+import { creditDeposit } from "../../../operator/ledger";
+import { cancelOrders, placeOrders, stopEngine, sweepExpired } from "../../../operator/matching";
 import type { Address } from "../../../operator/orders";
 import { useRedisServer } from "../../helpers/redis";
-import { BTC_USDC, ETH_USDC, FEE_ACCOUNT, USDC, WBTC, WETH, checkLedger, request, startEngine, trader } from "../matching/fixtures";
+import {
+  BTC_USDC,
+  CHAIN,
+  ETH_USDC,
+  FEE_ACCOUNT,
+  USDC,
+  WBTC,
+  WETH,
+  balancesOf,
+  checkLedger,
+  ledgerOf,
+  request,
+  settleFillsOf,
+  startEngine,
+  trader,
+  unwindFillsOf,
+} from "../matching/fixtures";
 
 const TRADERS = [trader(21), trader(22), trader(23), trader(24), trader(25)];
 const TOKENS = [WETH, USDC, WBTC];
@@ -52,7 +60,7 @@ describe("ledger conservation", () => {
               const [weth, usdc, wbtc] = funding[i];
               for (const [token, amount] of [[WETH, weth], [USDC, usdc], [WBTC, wbtc]] as const) {
                 if (amount === 0n) continue;
-                await creditDeposit(engine, { trader: t, token, amount, depositId: `${t}:${token}` });
+                await creditDeposit(ledgerOf(engine), { chainId: CHAIN, trader: t, token, amount, depositId: `${t}:${token}` });
                 deposits[token] += amount;
               }
             }
@@ -84,18 +92,15 @@ describe("ledger conservation", () => {
             // The chain settles some fills and skips the others.
             const fills: { fillId: bigint; maker: Address; taker: Address }[] = [];
             for (const m of [ETH_USDC, BTC_USDC]) {
-              for (const [, f] of await db.redis.xrange(bookKeys(m.id).fills, "-", "+")) {
-                const o = Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])));
-                fills.push({ fillId: BigInt(o.id), maker: o.mt as Address, taker: o.tt as Address });
-              }
+              for (const f of await readFills(db.redis, m.id, 0)) fills.push({ fillId: f.fillId, maker: f.maker, taker: f.taker });
             }
             const cut = Math.floor(fills.length * unwindShare);
-            await unwindFills(engine, fills.slice(0, cut));
-            await settleFills(engine, fills.slice(cut));
-            await settleFills(engine, fills); // a second report changes nothing
+            await unwindFillsOf(engine, fills.slice(0, cut));
+            await settleFillsOf(engine, fills.slice(cut));
+            await settleFillsOf(engine, fills); // a second report changes nothing
             const totals: Record<string, bigint> = {};
             for (const t of [...TRADERS, FEE_ACCOUNT]) {
-              for (const [token, b] of Object.entries(await getBalances(engine, { trader: t }))) {
+              for (const [token, b] of Object.entries(await balancesOf(engine, { trader: t }))) {
                 expect(b.pendingOut, `${t} ${token} pendingOut`).to.equal(0n);
                 expect(b.pendingIn, `${t} ${token} pendingIn`).to.equal(0n);
                 totals[token] = (totals[token] ?? 0n) + b.available + b.locked;

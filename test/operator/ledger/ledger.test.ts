@@ -24,6 +24,7 @@ const FEE = "0x00000000000000000000000000000000000000fe" as Address;
 const BASE = "0x00000000000000000000000000000000000000e1" as Address;
 const QUOTE = "0x00000000000000000000000000000000000000c2" as Address;
 
+const CHAIN = 31337;
 const h = (n: number | bigint): Hex => `0x${n.toString(16).padStart(64, "0")}` as Hex;
 
 describe("ledger", () => {
@@ -39,7 +40,7 @@ describe("ledger", () => {
   const deps = () => ({ scripts, logger: silentLogger });
 
   async function step(trader: Address, ops: LedgerOp[], orders: LockRequest[] = [], lockId = `t:${++lockSeq}`) {
-    const [r] = await scripts.batch([stepCall({ trader, nowMs: 1, limit: null, lockId, ops, orders })]);
+    const [r] = await scripts.batch([stepCall({ chainId: CHAIN, trader, nowMs: 1, limit: null, lockId, ops, orders })]);
     if (!r.ok) throw r.error;
     return parseStepReply(r.value, orders.length);
   }
@@ -67,34 +68,34 @@ describe("ledger", () => {
   });
 
   it("credits a deposit once per deposit id, and refuses the same id with another amount", async () => {
-    expect(await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(true);
-    expect(await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(false);
-    expect((await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE].available).to.equal(500n);
+    expect(await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(true);
+    expect(await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 500n, depositId: "tx1:0" })).to.equal(false);
+    expect((await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: ALICE }))[QUOTE].available).to.equal(500n);
     let code = "";
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 501n, depositId: "tx1:0" }).catch((e: LedgerError) => (code = e.code));
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 501n, depositId: "tx1:0" }).catch((e: LedgerError) => (code = e.code));
     expect(code).to.equal("DEPOSIT_CONFLICT");
   });
 
   it("locks exactly what an order can spend, and refuses one the available balance cannot cover without writing anything", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     const r1 = await step(ALICE, [], [lock(1, QUOTE, 600n, 6)]);
     expect(r1.locks[0]).to.deep.equal({ ok: true });
     const before = await dumpKeys(db.redis);
     const r2 = await step(ALICE, [], [lock(2, QUOTE, 401n, 1)]);
     expect(r2.locks[0]).to.deep.equal({ ok: false, code: "INSUFFICIENT_FUNDS", available: 400n });
     expect(await dumpKeys(db.redis)).to.deep.equal(before);
-    const b = (await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE];
+    const b = (await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: ALICE }))[QUOTE];
     expect(b).to.deep.equal({ available: 400n, locked: 600n, pendingOut: 0n, pendingIn: 0n });
   });
 
   it("checks each order of a call against the balance the orders before it left", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     const r = await step(ALICE, [], [lock(1, QUOTE, 600n, 1), lock(2, QUOTE, 600n, 1), lock(3, QUOTE, 400n, 1)]);
     expect(r.locks.map((l) => l.ok)).to.deep.equal([true, false, true]);
   });
 
   it("refuses an order whose nonce another order of the trader already used", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 10n, 1, 77n)]);
     const r = await step(ALICE, [], [lock(2, QUOTE, 10n, 1, 77n), lock(3, QUOTE, 10n, 1, 78n), lock(4, QUOTE, 10n, 1, 78n)]);
     expect(r.locks[0]).to.deep.equal({ ok: false, code: "DUPLICATE_ORDER", existingHash: h(1) });
@@ -103,29 +104,29 @@ describe("ledger", () => {
   });
 
   it("answers OK to a resent call without locking twice", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "same:1");
     const again = await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "same:1");
     expect(again.locks[0]).to.deep.equal({ ok: true });
-    expect((await getBalances({ redis: db.redis }, { trader: ALICE }))[QUOTE].locked).to.equal(300n);
+    expect((await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: ALICE }))[QUOTE].locked).to.equal(300n);
     const other = await step(ALICE, [], [lock(1, QUOTE, 300n, 3)], "other:1");
     expect(other.locks[0]).to.deep.equal({ ok: false, code: "DUPLICATE_ORDER", existingHash: h(1) });
   });
 
   it("applies a fill once, however often it is sent", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 1000n, 10)]); // a buy: 100 quote per lot at its limit
     const f = fill(1, 1, 4, QUOTE, 360n, BASE, 39n, 40n); // filled at 90 per lot: 40 improvement
     const r = await step(ALICE, [f, f]);
     expect([r.applied, r.skipped]).to.deep.equal([1, 1]);
     expect((await step(ALICE, [f])).skipped).to.equal(1);
-    const b = await getBalances({ redis: db.redis }, { trader: ALICE });
+    const b = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: ALICE });
     expect(b[QUOTE]).to.deep.equal({ available: 40n, locked: 600n, pendingOut: 360n, pendingIn: 0n });
     expect(b[BASE]).to.deep.equal({ available: 0n, locked: 0n, pendingOut: 0n, pendingIn: 39n });
   });
 
   it("unlocks exactly the remainder when an order closes, and refuses a close that does not match its fills", async () => {
-    await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 50n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: BOB, token: BASE, amount: 50n, depositId: "d" });
     await step(BOB, [], [lock(5, BASE, 50n, 5)]); // a sell of 5 lots of 10
     await step(BOB, [fill(5, 1, 2, BASE, 20n, QUOTE, 199n)]);
     const before = await dumpKeys(db.redis);
@@ -134,14 +135,14 @@ describe("ledger", () => {
     expect(code).to.match(/LEDGER_INVARIANT/);
     expect(await dumpKeys(db.redis)).to.deep.equal(before);
     await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3 }]);
-    const b = await getBalances({ redis: db.redis }, { trader: BOB });
+    const b = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: BOB });
     expect(b[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
-    expect(await db.redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
+    expect(await db.redis.hexists(ledgerKeys(CHAIN, BOB).ord, h(5))).to.equal(0);
     expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3 }])).skipped).to.equal(1);
   });
 
   it("reads a close's balances in the same read when given the lock token, and refuses a wrong one, writing nothing", async () => {
-    await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 50n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: BOB, token: BASE, amount: 50n, depositId: "d" });
     await step(BOB, [], [lock(5, BASE, 50n, 5)]);
     await step(BOB, [fill(5, 1, 2, BASE, 20n, QUOTE, 199n)]);
     const before = await dumpKeys(db.redis);
@@ -150,12 +151,12 @@ describe("ledger", () => {
     expect(message).to.match(/LEDGER_INVARIANT.*wrong lock token/);
     expect(await dumpKeys(db.redis)).to.deep.equal(before);
     expect((await step(BOB, [{ op: "close", orderHash: h(5), remainingLots: 3, lockToken: BASE }])).applied).to.equal(1);
-    expect((await getBalances({ redis: db.redis }, { trader: BOB }))[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
-    expect(await db.redis.hexists(ledgerKeys(BOB).ord, h(5))).to.equal(0);
+    expect((await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: BOB }))[BASE]).to.deep.equal({ available: 30n, locked: 0n, pendingOut: 20n, pendingIn: 0n });
+    expect(await db.redis.hexists(ledgerKeys(CHAIN, BOB).ord, h(5))).to.equal(0);
   });
 
   it("refuses a fill that would consume more than its order locked, writing nothing", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
     await step(ALICE, [], [lock(1, QUOTE, 100n, 10)]);
     const before = await dumpKeys(db.redis);
     let message = "";
@@ -167,7 +168,7 @@ describe("ledger", () => {
   });
 
   it("releases an order the market refused as if it never came, freeing its nonce", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 100n, depositId: "d" });
     const before = await dumpKeys(db.redis);
     await step(ALICE, [], [lock(1, QUOTE, 70n, 7, 5n)]);
     await step(ALICE, [{ op: "release", orderHash: h(1) }]);
@@ -182,7 +183,7 @@ describe("ledger", () => {
     const fee: LedgerOp = { op: "fee", marketId: 1, fillCtr: 3, fillId: (1n << 48n) | 3n, baseToken: BASE, baseFee: 5n, quoteToken: QUOTE, quoteFee: 7n };
     await step(FEE, [fee, fee]);
     await step(FEE, [{ ...fee, fillCtr: 2 }]);
-    const b = await getBalances({ redis: db.redis }, { trader: FEE });
+    const b = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: FEE });
     expect(b[BASE].pendingIn).to.equal(5n);
     expect(b[QUOTE].pendingIn).to.equal(7n);
   });
@@ -209,10 +210,10 @@ describe("ledger", () => {
         if (first > 0) await step(FEE, ops.slice(0, first));
         const r = await step(FEE, ops.slice(from));
         expect([r.applied, r.skipped]).to.deep.equal([ops.length - first, first - from]);
-        const balances = await getBalances({ redis: db.redis }, { trader: FEE });
+        const balances = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: FEE });
         expect(balances[BASE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [bf]) => s + bf, 0n));
         expect(balances[QUOTE]?.pendingIn ?? 0n).to.equal(fees.reduce((s, [, qf]) => s + qf, 0n));
-        const records = await db.redis.hmget(ledgerKeys(FEE).acct, ...ops.map((o) => `g:${(o as { fillId: bigint }).fillId}`));
+        const records = await db.redis.hmget(ledgerKeys(CHAIN, FEE).acct, ...ops.map((o) => `g:${(o as { fillId: bigint }).fillId}`));
         records.forEach((rec, i) => {
           const [bf, qf] = fees[i];
           const want = [bf > 0n ? `i|${BASE}|${bf}` : "", qf > 0n ? `i|${QUOTE}|${qf}` : ""].filter((x) => x !== "").join(";");
@@ -224,8 +225,8 @@ describe("ledger", () => {
   });
 
   it("settles and unwinds each party's pending amounts once per fill id", async () => {
-    await creditDeposit(deps(), { trader: ALICE, token: QUOTE, amount: 1000n, depositId: "a" });
-    await creditDeposit(deps(), { trader: BOB, token: BASE, amount: 100n, depositId: "b" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: QUOTE, amount: 1000n, depositId: "a" });
+    await creditDeposit(deps(), { chainId: CHAIN, trader: BOB, token: BASE, amount: 100n, depositId: "b" });
     await step(ALICE, [], [lock(1, QUOTE, 1000n, 10)]);
     await step(BOB, [], [lock(2, BASE, 100n, 10)]);
     const fillId = (n: number) => (1n << 48n) | BigInt(n);
@@ -235,14 +236,14 @@ describe("ledger", () => {
       await step(BOB, [fill(2, ctr, 3, BASE, 30n, QUOTE, 297n)]);
       await step(FEE, [{ op: "fee", marketId: 1, fillCtr: ctr, fillId: fillId(ctr), baseToken: BASE, baseFee: 1n, quoteToken: QUOTE, quoteFee: 3n }]);
     }
-    const parties = (n: number) => ({ fillId: fillId(n), maker: BOB, taker: ALICE, feeAccount: FEE });
+    const parties = (n: number) => ({ chainId: CHAIN, fillId: fillId(n), maker: BOB, taker: ALICE, feeAccount: FEE });
     expect(await settleFill(deps(), parties(1))).to.equal(3);
     expect(await settleFill(deps(), parties(1))).to.equal(0);
     expect(await unwindFill(deps(), parties(2))).to.equal(3);
     expect(await settleFill(deps(), parties(2))).to.equal(0);
-    const a = await getBalances({ redis: db.redis }, { trader: ALICE });
-    const b = await getBalances({ redis: db.redis }, { trader: BOB });
-    const f = await getBalances({ redis: db.redis }, { trader: FEE });
+    const a = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: ALICE });
+    const b = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: BOB });
+    const f = await getBalances({ redis: db.redis }, { chainId: CHAIN, trader: FEE });
     // Settled: alice paid 300 quote, got 29 base; unwound: her 300 quote came back to available.
     expect(a[QUOTE]).to.deep.equal({ available: 300n, locked: 400n, pendingOut: 0n, pendingIn: 0n });
     expect(a[BASE]).to.deep.equal({ available: 29n, locked: 0n, pendingOut: 0n, pendingIn: 0n });
@@ -276,7 +277,7 @@ describe("ledger", () => {
         let ctr = 0;
         for (const o of ops) {
           if (o.kind === "deposit") {
-            await creditDeposit(deps(), { trader: ALICE, token: tokens[o.token], amount: o.amount, depositId: `d${Math.random()}` });
+            await creditDeposit(deps(), { chainId: CHAIN, trader: ALICE, token: tokens[o.token], amount: o.amount, depositId: `d${Math.random()}` });
             bal[`${tokens[o.token]}:a`] = get(`${tokens[o.token]}:a`) + o.amount;
           } else if (o.kind === "lock") {
             const id = ++orderSeq;
@@ -338,7 +339,7 @@ describe("ledger", () => {
           } else {
             const entries = pf.get(o.fill);
             const fillId = (1n << 48n) | BigInt(o.fill);
-            const parties = { fillId, maker: BOB, taker: ALICE, feeAccount: FEE };
+            const parties = { chainId: CHAIN, fillId, maker: BOB, taker: ALICE, feeAccount: FEE };
             const n = o.unwind ? await unwindFill(deps(), parties) : await settleFill(deps(), parties);
             expect(n).to.equal(entries ? 1 : 0);
             for (const [field, amount] of entries ?? []) {
@@ -349,7 +350,7 @@ describe("ledger", () => {
             }
             pf.delete(o.fill);
           }
-          const account = await db.redis.hgetall(ledgerKeys(ALICE).acct);
+          const account = await db.redis.hgetall(ledgerKeys(CHAIN, ALICE).acct);
           const actual = Object.fromEntries(Object.entries(account).filter(([k]) => k.startsWith("b:")).map(([k, v]) => [k.slice(2), v]));
           for (const value of Object.values(actual)) expect(BigInt(value) >= 0n, "non-negative").to.equal(true);
           const expected = Object.fromEntries(Object.entries(bal).filter(([, v]) => v !== 0n).map(([k, v]) => [k, v.toString()]));

@@ -2,11 +2,9 @@ import { expect } from "chai";
 import type { Cluster } from "ioredis";
 import {
   cancelOrders,
-  getBalances,
   getBook,
   getOrder,
   placeOrders,
-  settleFills,
   stopEngine,
   type MatchingEngine,
 } from "../../../operator/matching";
@@ -14,7 +12,7 @@ import { processPlaceBatch } from "../../../operator/matching/place";
 import { OrderFlags } from "../../../operator/orders";
 import { keySlot } from "../../../operator/redis";
 import { startRedisCluster, type RedisClusterHandle } from "../../helpers/redis";
-import { BTC_USDC, ETH_USDC, USDC, WETH, accepted, checkLedger, fund, fundedTotals, request, startEngine, trader } from "./fixtures";
+import { BTC_USDC, ETH_USDC, USDC, WETH, accepted, balancesOf, checkLedger, fund, fundedTotals, request, settleFillsOf, startEngine, trader } from "./fixtures";
 
 /**
  * The same engine against a 3-master Redis Cluster. Every script carries the #!lua shebang, so
@@ -73,11 +71,11 @@ describe("matching engine on Redis Cluster", () => {
     expect(eth.state).to.equal("filled");
     expect(btc.fills).to.have.length(1);
     expect((await getBook(engine, { market: ETH_USDC.id })).asks).to.deep.equal([{ price: 101n * ETH_USDC.tickSize, amount: ETH_USDC.lotSize }]);
-    expect((await getBalances(engine, { trader: t2 }))[WETH]).to.deep.include({ locked: ETH_USDC.lotSize, pendingOut: 2n * ETH_USDC.lotSize });
+    expect((await balancesOf(engine, { trader: t2 }))[WETH]).to.deep.include({ locked: ETH_USDC.lotSize, pendingOut: 2n * ETH_USDC.lotSize });
     await checkLedger(redis, [ETH_USDC, BTC_USDC], traders, fundedTotals(traders.length));
     const fills = [...eth.fills, ...btc.fills].map((f) => ({ fillId: f.fillId, maker: f.maker, taker: f.taker }));
-    expect(await settleFills(engine, fills)).to.equal(4 * 3);
-    const usdc = (await getBalances(engine, { trader: t3 }))[USDC];
+    expect(await settleFillsOf(engine, fills)).to.equal(4 * 3);
+    const usdc = (await balancesOf(engine, { trader: t3 }))[USDC];
     expect([usdc.pendingOut, usdc.pendingIn]).to.deep.equal([0n, 0n]);
   });
 
@@ -99,12 +97,12 @@ describe("matching engine on Redis Cluster", () => {
   it("recovers on start the journal of a batch whose process died before its ledger round", async () => {
     const [t0, t1] = traders;
     await placeOrders(engine, [request({ trader: t0, isBuy: false, ticks: 100, lots: 4 })]);
-    const [r] = await processPlaceBatch(engine, [request({ trader: t1, isBuy: true, ticks: 100, lots: 3 })]);
+    const [r] = await processPlaceBatch(engine.ctx, [request({ trader: t1, isBuy: true, ticks: 100, lots: 3 })]);
     expect(accepted(r).fills).to.have.length(1);
     // The process dies with the ledger effects owed; a new one starts on the same cluster.
     const { engine: second } = await startEngine(redis, { assertSingleSlot: true });
     try {
-      expect((await getBalances(second, { trader: t0 }))[WETH]).to.deep.include({ locked: ETH_USDC.lotSize, pendingOut: 3n * ETH_USDC.lotSize });
+      expect((await balancesOf(second, { trader: t0 }))[WETH]).to.deep.include({ locked: ETH_USDC.lotSize, pendingOut: 3n * ETH_USDC.lotSize });
       await checkLedger(redis, [ETH_USDC, BTC_USDC], traders, fundedTotals(traders.length));
     } finally {
       await stopEngine(second);

@@ -2,17 +2,15 @@ import { expect } from "chai";
 import {
   bookKeys,
   cancelOrders,
-  getBalances,
   getBook,
   getOrder,
-  haltMarket,
   placeOrders,
-  resumeMarket,
   setMinNonce,
   stopEngine,
   sweepExpired,
   type MatchingEngine,
 } from "../../../operator/matching";
+import { journalKeys } from "../../../operator/journal";
 import { OrderFlags } from "../../../operator/orders";
 import { useRedisServer } from "../../helpers/redis";
 import {
@@ -24,7 +22,10 @@ import {
   USDC,
   WETH,
   accepted,
+  balancesOf,
   checkLedger,
+  haltMarketOf,
+  resumeMarketOf,
   dumpKeys,
   fund,
   rejectedCode,
@@ -89,7 +90,7 @@ describe("matching engine", () => {
 
   it("fills partially across levels, rests the remainder at the limit and returns the price improvement", async () => {
     await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 2 }), request({ trader: B, isBuy: false, ticks: 101, lots: 3 })]);
-    const before = (await getBalances(engine, { trader: E }))[USDC];
+    const before = (await balancesOf(engine, { trader: E }))[USDC];
     const r = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 101, lots: 10 })]))[0]);
     expect(r.fills.map((f) => Number(f.amount / LOT))).to.deep.equal([2, 3]);
     expect(r.state).to.equal("open");
@@ -97,13 +98,13 @@ describe("matching engine", () => {
     expect(r.remainingAmount).to.equal(5n * LOT);
     const book = await getBook(engine, { market: ETH_USDC.id });
     expect(book).to.deep.equal({ market: ETH_USDC.id, bids: [{ price: 101n * TICK, amount: 5n * LOT }], asks: [] });
-    const after = (await getBalances(engine, { trader: E }))[USDC];
+    const after = (await balancesOf(engine, { trader: E }))[USDC];
     const spent = quote(2, 100) + quote(3, 101);
     expect(after.locked - before.locked).to.equal(quote(5, 101));
     expect(after.pendingOut - before.pendingOut).to.equal(spent);
     expect(before.available - after.available).to.equal(spent + quote(5, 101));
     // The taker pays its fee in what it receives: base, 30 bps, rounded down.
-    const weth = (await getBalances(engine, { trader: E }))[WETH];
+    const weth = (await balancesOf(engine, { trader: E }))[WETH];
     expect(weth.pendingIn).to.equal(5n * LOT - (5n * LOT * 30n) / 10_000n);
     expect(r.fills[0].takerFee).to.equal((2n * LOT * 30n) / 10_000n);
     expect(r.fills[0].makerFee).to.equal((quote(2, 100) * 10n) / 10_000n);
@@ -116,16 +117,16 @@ describe("matching engine", () => {
     expect(r.state).to.equal("cancelled");
     expect(r.closeReason).to.equal("IOC_REMAINDER");
     expect(r.remainingAmount).to.equal(2n * LOT);
-    const usdc = (await getBalances(engine, { trader: E }))[USDC];
+    const usdc = (await balancesOf(engine, { trader: E }))[USDC];
     expect(usdc.locked).to.equal(0n);
     expect(usdc.pendingOut).to.equal(quote(3, 100));
     expect((await getBook(engine, { market: ETH_USDC.id })).bids).to.deep.equal([]);
-    const closed = await db.redis.xrange(bookKeys(ETH_USDC.id).closed, "-", "+");
+    const closed = await db.redis.xrange(journalKeys(ETH_USDC.id).closed, "-", "+");
     expect(closed.map(([, f]) => [f[1], f[11]])).to.deep.equal([[r.orderHash, "I"]]);
     // Nothing to take at all: cancelled whole, everything unlocked.
     const none = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 99, lots: 5, flags: OrderFlags.IOC })]))[0]);
     expect([none.state, none.fills.length, none.remainingAmount]).to.deep.equal(["cancelled", 0, 5n * LOT]);
-    expect((await getBalances(engine, { trader: E }))[USDC].locked).to.equal(0n);
+    expect((await balancesOf(engine, { trader: E }))[USDC].locked).to.equal(0n);
   });
 
   it("rejects a post-only order that would cross, leaving Redis as it was (but the rate bucket)", async () => {
@@ -146,7 +147,7 @@ describe("matching engine", () => {
     const ownView = await getOrder(engine, { orderHash: own.orderHash });
     expect([ownView?.state, ownView?.closeReason, ownView?.remainingAmount]).to.deep.equal(["cancelled", "SELF_TRADE", 2n * LOT]);
     // Its sell lock came back.
-    expect((await getBalances(engine, { trader: A }))[WETH].locked).to.equal(0n);
+    expect((await balancesOf(engine, { trader: A }))[WETH].locked).to.equal(0n);
   });
 
   it("cancels the trader's own order, refuses another trader's, and tells unknown from closed", async () => {
@@ -167,7 +168,7 @@ describe("matching engine", () => {
     ]);
     expect(result.results[0]).to.include({ remainingAmount: 2n * LOT, market: ETH_USDC.id });
     expect((await getOrder(engine, { orderHash: theirs.orderHash }))?.state).to.equal("open");
-    expect((await getBalances(engine, { trader: A }))[USDC].locked).to.equal(0n);
+    expect((await balancesOf(engine, { trader: A }))[USDC].locked).to.equal(0n);
     const again = await cancelOrders(engine, { trader: A, orderHashes: [mine.orderHash] });
     expect(again.status === "done" && again.results[0].status === "rejected" && again.results[0].details).to.deep.equal({ state: "cancelled", reason: "CANCELLED" });
   });
@@ -187,7 +188,7 @@ describe("matching engine", () => {
     const book = await getBook(engine, { market: ETH_USDC.id });
     expect(book.bids).to.deep.equal([{ price: 91n * TICK, amount: 2n * LOT }]);
     expect(book.asks).to.deep.equal([]);
-    const bal = await getBalances(engine, { trader: A });
+    const bal = await balancesOf(engine, { trader: A });
     expect(bal[WETH].locked).to.equal(0n);
     expect(bal[USDC].locked).to.equal(BigInt(2 * 20_000) * BTC_USDC.quotePerLotTick);
   });
@@ -229,7 +230,7 @@ describe("matching engine", () => {
       request({ trader: A, market: BTC_USDC, isBuy: true, ticks: 20_000, lots: 1 }), // BTC minLots is 2
       { ...request({ trader: A, isBuy: true, ticks: 100, lots: 1 }), market: 99 },
     ]);
-    expect(results.map(rejectedCode)).to.deep.equal(["OFF_TICK", "OFF_LOT", "BELOW_MIN_SIZE", "UNKNOWN_MARKET"]);
+    expect(results.map(rejectedCode)).to.deep.equal(["PRICE_OFF_TICK", "AMOUNT_OFF_LOT", "AMOUNT_BELOW_MIN", "MARKET_UNKNOWN"]);
     expect(await dumpKeys(db.redis)).to.deep.equal(before);
   });
 
@@ -277,7 +278,7 @@ describe("matching engine", () => {
     expect((await getOrder(engine, { orderHash: low.orderHash }))?.state).to.equal("cancelled");
     expect((await getOrder(engine, { orderHash: high.orderHash }))?.state).to.equal("open");
     expect((await getOrder(engine, { orderHash: other.orderHash }))?.state).to.equal("open");
-    const bal = await getBalances(engine, { trader: A });
+    const bal = await balancesOf(engine, { trader: A });
     expect([bal[USDC].locked, bal[WETH].locked]).to.deep.equal([quote(1, 91), 0n]);
 
     // Below the minimum: refused, nothing written but the rate bucket; at it: accepted.
@@ -320,7 +321,7 @@ describe("matching engine", () => {
     await stopEngine(engine);
     ({ engine, clock } = await startEngine(db.redis, { clock }));
     await checkLedger(db.redis, [ETH_USDC, BTC_USDC], [A, B, C, D]);
-    const bal = await getBalances(engine, { trader: A });
+    const bal = await balancesOf(engine, { trader: A });
     expect([bal[USDC].locked, bal[WETH].locked]).to.deep.equal([0n, 0n]);
   });
 
@@ -350,12 +351,12 @@ describe("matching engine", () => {
   it("refuses orders in a halted market and unlocks them, while cancels still work", async () => {
     const resting = accepted((await placeOrders(engine, [request({ trader: A, isBuy: true, ticks: 90, lots: 1 })]))[0]);
     const before = await dumpKeys(db.redis, RATE_KEYS);
-    await haltMarket(engine, { market: ETH_USDC.id, reason: "reconciler drift" });
+    await haltMarketOf(engine, { market: ETH_USDC.id, reason: "reconciler drift" });
     const r = (await placeOrders(engine, [request({ trader: B, isBuy: false, ticks: 90, lots: 1 })]))[0];
     expect(rejectedCode(r)).to.equal("MARKET_HALTED");
-    await resumeMarket(engine, { market: ETH_USDC.id });
+    await resumeMarketOf(engine, { market: ETH_USDC.id });
     expect(await dumpKeys(db.redis, RATE_KEYS)).to.deep.equal(before);
-    await haltMarket(engine, { market: ETH_USDC.id, reason: "again" });
+    await haltMarketOf(engine, { market: ETH_USDC.id, reason: "again" });
     expect((await cancelOrders(engine, { trader: A, orderHashes: [resting.orderHash] })).status).to.equal("done");
     expect((await getOrder(engine, { orderHash: resting.orderHash }))?.state).to.equal("cancelled");
   });
@@ -371,14 +372,14 @@ describe("matching engine", () => {
     const r = accepted((await placeOrders(engine, [request({ trader: E, isBuy: true, ticks: 101, lots: 1 })]))[0]);
     expect(r.fills.map((f) => f.makerHash)).to.deep.equal([long.orderHash]);
     expect((await getOrder(engine, { orderHash: short.orderHash }))?.closeReason).to.equal("EXPIRED");
-    expect((await getBalances(engine, { trader: A }))[WETH].locked).to.equal(0n);
+    expect((await balancesOf(engine, { trader: A }))[WETH].locked).to.equal(0n);
     // An expired taker is refused outright.
     const stale = request({ trader: D, isBuy: true, ticks: 50, lots: 1, expiry: nowSec + 5n });
     expect(rejectedCode((await placeOrders(engine, [stale]))[0])).to.equal("ORDER_EXPIRED");
     clock.advance(10_000);
     expect(await sweepExpired(engine)).to.equal(1);
     expect((await getOrder(engine, { orderHash: other.orderHash }))?.closeReason).to.equal("EXPIRED");
-    expect((await getBalances(engine, { trader: C }))[USDC].locked).to.equal(0n);
+    expect((await balancesOf(engine, { trader: C }))[USDC].locked).to.equal(0n);
     expect(await sweepExpired(engine)).to.equal(0);
   });
 
@@ -449,7 +450,7 @@ describe("matching engine", () => {
   it("journals accepted orders and fills in the market streams, with unique 64-bit fill ids", async () => {
     const maker = accepted((await placeOrders(engine, [request({ trader: A, isBuy: false, ticks: 100, lots: 3, receivedAt: T0 + 5 })]))[0]);
     const taker = accepted((await placeOrders(engine, [request({ trader: B, isBuy: true, ticks: 100, lots: 2, receivedAt: T0 + 9 })]))[0]);
-    const k = bookKeys(ETH_USDC.id);
+    const k = journalKeys(ETH_USDC.id);
     const acceptedStream = await db.redis.xrange(k.accepted, "-", "+");
     expect(acceptedStream).to.deep.equal([
       ["1-0", ["h", maker.orderHash, "t", A, "ra", String(T0 + 5)]],
@@ -476,12 +477,12 @@ describe("matching engine", () => {
       request({ trader: B, isBuy: false, ticks: 102, lots: 2 }),
     ]);
     await placeOrders(engine, [request({ trader: C, isBuy: true, ticks: 102, lots: 5 }), request({ trader: D, isBuy: false, ticks: 95, lots: 1 })]);
-    const a = await getBalances(engine, { trader: A });
+    const a = await balancesOf(engine, { trader: A });
     expect(a[WETH].locked).to.equal(0n); // 4 lots sold
     expect(a[USDC].locked).to.equal(quote(2, 95)); // 1 of 3 bought
-    const b = await getBalances(engine, { trader: B });
+    const b = await balancesOf(engine, { trader: B });
     expect(b[WETH].locked).to.equal(LOT); // 1 of 2 sold
-    const fees = await getBalances(engine, { trader: FEE_ACCOUNT });
+    const fees = await balancesOf(engine, { trader: FEE_ACCOUNT });
     // C bought 4 @100 + 1 @102 (taker, 30 bps of base); A was maker of 4 sold (10 bps of quote)
     // and of 1 bought from D (10 bps of base); B maker of 1 sold; D taker sold 1 @95.
     const base = (l: number, bps: number) => (BigInt(l) * LOT * BigInt(bps)) / 10_000n;

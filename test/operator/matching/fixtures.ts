@@ -5,7 +5,9 @@
 import type { Cluster } from "ioredis";
 import Redis from "ioredis";
 import { createLogger } from "../../../operator/log";
-import { createEngine, creditDeposit, type EngineConfig, type MatchingEngine, type PlaceOrderRequest } from "../../../operator/matching";
+import { creditDeposit, getBalances, settleFills, unwindFills, type Balances } from "../../../operator/ledger";
+import { haltMarket, resumeMarket } from "../../../operator/markets";
+import { createEngine, type EngineConfig, type MatchingEngine, type PlaceOrderRequest } from "../../../operator/matching";
 import { parseMarketConfig, type Market } from "../../../operator/markets";
 import { keccak256, type Address, type Hex, type Order } from "../../../operator/orders";
 import type { RedisClient } from "../../../operator/redis";
@@ -14,11 +16,14 @@ export const WETH = "0x00000000000000000000000000000000000000e1" as Address;
 export const USDC = "0x00000000000000000000000000000000000000c2" as Address;
 export const WBTC = "0x00000000000000000000000000000000000000b3" as Address;
 export const FEE_ACCOUNT = "0x00000000000000000000000000000000000000fe" as Address;
+/** The chain of the fixture markets (and of their ledgers): the orders fixture's domain (chain 999). */
+export const CHAIN = 999;
 
 /** WETH-USDC: 18 / 6 decimals; tick 0.01 USDC; lot 0.001 WETH; quote per lot-tick 10 atoms. */
 export const ETH_USDC: Market = parseMarketConfig({
   id: 1,
   symbol: "WETH-USDC",
+  chainId: CHAIN,
   baseToken: WETH,
   quoteToken: USDC,
   baseDecimals: 18,
@@ -33,6 +38,7 @@ export const ETH_USDC: Market = parseMarketConfig({
 export const BTC_USDC: Market = parseMarketConfig({
   id: 2,
   symbol: "WBTC-USDC",
+  chainId: CHAIN,
   baseToken: WBTC,
   quoteToken: USDC,
   baseDecimals: 8,
@@ -116,8 +122,39 @@ export async function fund(engine: MatchingEngine, who: Address, amounts: Partia
   const defaults: Record<Address, bigint> = { [WETH]: 10n ** 24n, [USDC]: 10n ** 15n, [WBTC]: 10n ** 12n };
   for (const token of [WETH, USDC, WBTC]) {
     const amount = amounts[token] ?? defaults[token];
-    if (amount > 0n) await creditDeposit(engine, { trader: who, token, amount, depositId: `seed:${who}:${token}:${amount}` });
+    if (amount > 0n) await creditDeposit(ledgerOf(engine), { chainId: CHAIN, trader: who, token, amount, depositId: `seed:${who}:${token}:${amount}` });
   }
+}
+
+/** The engine's ledger scripts, for ledger calls outside the engine (deposits). */
+export function ledgerOf(engine: MatchingEngine): { scripts: MatchingEngine["ctx"]["scripts"]; logger: typeof silentLogger } {
+  return { scripts: engine.ctx.scripts, logger: silentLogger };
+}
+
+/** A trader's balances on the fixture chain, every token of the engine's markets. */
+export function balancesOf(engine: MatchingEngine, params: { trader: Address; chainId?: number }): Promise<Balances> {
+  const chainId = params.chainId ?? CHAIN;
+  return getBalances({ redis: engine.ctx.deps.redis }, { chainId, trader: params.trader, tokens: engine.ctx.markets.tokens(chainId) });
+}
+
+type Parties = { fillId: bigint; maker: Address; taker: Address };
+
+/** Fills settled on chain (the fixture chain's fee account). */
+export function settleFillsOf(engine: MatchingEngine, fills: readonly Parties[]): Promise<number> {
+  return settleFills({ scripts: engine.ctx.scripts }, fills.map((f) => ({ ...f, chainId: CHAIN, feeAccount: FEE_ACCOUNT })));
+}
+
+/** Fills the chain skipped. */
+export function unwindFillsOf(engine: MatchingEngine, fills: readonly Parties[]): Promise<number> {
+  return unwindFills({ scripts: engine.ctx.scripts }, fills.map((f) => ({ ...f, chainId: CHAIN, feeAccount: FEE_ACCOUNT })));
+}
+
+export function haltMarketOf(engine: MatchingEngine, params: { market: number; reason: string }): Promise<void> {
+  return haltMarket({ redis: engine.ctx.deps.redis, logger: silentLogger }, { marketId: params.market, reason: params.reason });
+}
+
+export function resumeMarketOf(engine: MatchingEngine, params: { market: number }): Promise<void> {
+  return resumeMarket({ redis: engine.ctx.deps.redis, logger: silentLogger }, { marketId: params.market });
 }
 
 /** Every key and its value (by type), for "Redis unchanged" assertions. */
@@ -152,7 +189,7 @@ export function rejectedCode(r: import("../../../operator/matching").PlaceOrderR
 }
 
 /** Keys of the rate buckets: the only thing a refused order may change. */
-export const RATE_KEYS = /^hx:v1:rl:/;
+export const RATE_KEYS = /^hx:v3:rl:/;
 
 /**
  * Checks the ledger against the books, for quiescent state (no batch in flight):
@@ -187,7 +224,7 @@ export async function checkLedger(
   }
   const totals = new Map<string, { all: bigint; out: bigint; in: bigint }>();
   for (const t of new Set([...traders.map((x) => x.toLowerCase()), FEE_ACCOUNT])) {
-    const balances = await getBalances({ redis }, { trader: t as Address });
+    const balances = await getBalances({ redis }, { chainId: CHAIN, trader: t as Address });
     for (const [token, b] of Object.entries(balances)) {
       for (const v of Object.values(b)) if (v < 0n) throw new Error(`negative balance ${t} ${token}`);
       const want = expectedLocked.get(`${t}/${token}`) ?? 0n;

@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import Redis from "ioredis";
-import { stepCall } from "../../../operator/ledger";
+import { accountKey, stepCall } from "../../../operator/ledger";
 import {
   EngineError,
   bookKeys,
-  getBalances,
   getBook,
   getOrder,
   placeOrders,
@@ -18,15 +17,18 @@ import { matchCall, matchStage } from "../../../operator/matching/match";
 import { processPlaceBatch, toMatchItem } from "../../../operator/matching/place";
 import { INTAKE_SCRIPT } from "../../../operator/matching/scripts";
 import { checkOrderForMarket } from "../../../operator/markets";
+import { journalKeys, loadCursor } from "../../../operator/journal";
 import type { Address, Hex } from "../../../operator/orders";
 import { startRedis, useRedisServer } from "../../helpers/redis";
 import {
   BTC_USDC,
+  CHAIN,
   ETH_USDC,
   T0,
   USDC,
   WETH,
   accepted,
+  balancesOf,
   checkLedger,
   dumpKeys,
   fund,
@@ -45,7 +47,7 @@ const LOT = ETH_USDC.lotSize;
 function prepared(engine: MatchingEngine, req: PlaceOrderRequest) {
   const check = checkOrderForMarket(ETH_USDC, req.order, Math.floor(T0 / 1000));
   if (!check.ok) throw new Error(check.code);
-  const item = toMatchItem(engine, req, check.priceTicks, check.lots);
+  const item = toMatchItem(engine.ctx, req, check.priceTicks, check.lots);
   const lock = { orderHash: item.hash, nonce: req.order.nonce, marketId: item.market.id, lockToken: check.lockToken, lockAtoms: check.lockAtoms, lots: check.lots };
   const k = bookKeys(ETH_USDC.id);
   const intake = { script: INTAKE_SCRIPT, keys: [k.payloads, k.inbox], args: [item.hash, item.payload] };
@@ -56,7 +58,7 @@ function prepared(engine: MatchingEngine, req: PlaceOrderRequest) {
 async function lockWithoutMatch(engine: MatchingEngine, req: PlaceOrderRequest): Promise<void> {
   const { lock, intake } = prepared(engine, req);
   const trader = req.order.trader.toLowerCase() as Address;
-  const results = await engine.scripts.batch([intake, stepCall({ trader, nowMs: T0, limit: null, lockId: "crashed:1", ops: [], orders: [lock] })]);
+  const results = await engine.ctx.scripts.batch([intake, stepCall({ chainId: CHAIN, trader, nowMs: T0, limit: null, lockId: "crashed:1", ops: [], orders: [lock] })]);
   for (const r of results) if (!r.ok) throw r.error;
 }
 
@@ -133,7 +135,7 @@ describe("matching engine recovery", () => {
     for (const h of accepted_) expect(await getOrder(engine, { orderHash: h }), h).to.not.equal(null);
     expect(outcomes.filter((o) => o === "accepted").length).to.be.greaterThan(200);
     // Every accepted order has exactly one sequence number.
-    const seqs = (await db.redis.xrange(bookKeys(ETH_USDC.id).accepted, "-", "+")).map(([, f]) => f[1]);
+    const seqs = (await db.redis.xrange(journalKeys(ETH_USDC.id).accepted, "-", "+")).map(([, f]) => f[1]);
     expect(new Set(seqs).size).to.equal(seqs.length);
   });
 
@@ -179,11 +181,11 @@ describe("matching engine recovery", () => {
     const ask = accepted((await placeOrders(first, [request({ trader: MAKERS[0], isBuy: false, ticks: 100, lots: 5 })]))[0]);
     const lost = request({ trader: TAKER, isBuy: true, ticks: 100, lots: 2 });
     await lockWithoutMatch(first, lost);
-    expect((await getBalances(first, { trader: TAKER }))[USDC].locked > 0n).to.equal(true);
+    expect((await balancesOf(first, { trader: TAKER }))[USDC].locked > 0n).to.equal(true);
     expect(await getOrder(first, { orderHash: lost.orderHash })).to.equal(null);
     // An order whose lock was refused is in the inbox too; it is discarded.
     const refused = request({ trader: trader(77), isBuy: true, ticks: 100, lots: 1 });
-    await first.scripts.call(prepared(first, refused).intake);
+    await first.ctx.scripts.call(prepared(first, refused).intake);
     // ... the process dies here. A new one starts:
     const second = await engineOn();
     const view = await getOrder(second, { orderHash: lost.orderHash });
@@ -199,19 +201,19 @@ describe("matching engine recovery", () => {
     for (const t of ALL) await fund(first, t);
     await placeOrders(first, [request({ trader: MAKERS[0], isBuy: false, ticks: 100, lots: 5 }), request({ trader: MAKERS[1], isBuy: false, ticks: 101, lots: 5 })]);
     // Intake, lock and match run, then the process dies before the ledger round.
-    const [r] = await processPlaceBatch(first, [request({ trader: TAKER, isBuy: true, ticks: 101, lots: 7 })]);
+    const [r] = await processPlaceBatch(first.ctx, [request({ trader: TAKER, isBuy: true, ticks: 101, lots: 7 })]);
     expect(accepted(r).fills).to.have.length(2);
-    expect((await getBalances(first, { trader: MAKERS[0] }))[WETH].locked).to.equal(5n * LOT); // not applied
-    expect(await db.redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("0");
+    expect((await balancesOf(first, { trader: MAKERS[0] }))[WETH].locked).to.equal(5n * LOT); // not applied
+    expect((await loadCursor(db.redis, ETH_USDC.id, "engine"))?.fill).to.equal(0);
     const second = await engineOn();
-    expect((await getBalances(second, { trader: MAKERS[0] }))[WETH]).to.deep.include({ locked: 0n, pendingOut: 5n * LOT });
-    expect(await db.redis.hget(bookKeys(ETH_USDC.id).state, "appliedFill")).to.equal("2");
+    expect((await balancesOf(second, { trader: MAKERS[0] }))[WETH]).to.deep.include({ locked: 0n, pendingOut: 5n * LOT });
+    expect((await loadCursor(db.redis, ETH_USDC.id, "engine"))?.fill).to.equal(2);
     await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
     // Applying everything again from an old cursor changes nothing.
-    await db.redis.hset(bookKeys(ETH_USDC.id).state, "appliedFill", 0, "appliedClose", 0);
-    const before = await dumpKeys(db.redis, /:state$/);
+    await db.redis.hset(journalKeys(ETH_USDC.id).consumers, "engine", "d|0|0|-");
+    const before = await dumpKeys(db.redis, /:consumers$/);
     await recover(second);
-    expect(await dumpKeys(db.redis, /:state$/)).to.deep.equal(before);
+    expect(await dumpKeys(db.redis, /:consumers$/)).to.deep.equal(before);
   });
 
   it("finishes, on start, a taker whose matching the fill cap had cut when the process died", async () => {
@@ -221,7 +223,7 @@ describe("matching engine recovery", () => {
     const taker = request({ trader: TAKER, isBuy: true, ticks: 104, lots: 6 });
     await lockWithoutMatch(first, taker);
     const { item } = prepared(first, taker);
-    const [pending] = (await first.scripts.call(matchCall(first, ETH_USDC, [item], [], T0, Math.floor(T0 / 1000)))) as [string];
+    const [pending] = (await first.ctx.scripts.call(matchCall(first.ctx, ETH_USDC, [item], [], T0, Math.floor(T0 / 1000)))) as [string];
     expect(pending).to.equal(item.hash); // cut after 2 fills; the process dies here
     const book = await getBook(first, { market: ETH_USDC.id });
     expect(book.bids).to.deep.equal([]); // the cut taker does not rest: the book is not crossed
@@ -238,15 +240,15 @@ describe("matching engine recovery", () => {
     const ask = accepted((await placeOrders(engine, [request({ trader: MAKERS[0], isBuy: false, ticks: 100, lots: 5 })]))[0]);
     const req = request({ trader: TAKER, isBuy: true, ticks: 100, lots: 2 });
     const { item, lock, intake } = prepared(engine, req);
-    await ledgerRound(engine, { now: T0, intake: [intake], locks: new Map([[item.trader, [lock]]]) });
+    await ledgerRound(engine.ctx, { now: T0, intake: [intake], locks: new Map([[accountKey(CHAIN, item.trader), [lock]]]) });
     // The match runs in Redis but its reply never arrives...
-    await engine.scripts.call(matchCall(engine, ETH_USDC, [item], [], T0, Math.floor(T0 / 1000)));
+    await engine.ctx.scripts.call(matchCall(engine.ctx, ETH_USDC, [item], [], T0, Math.floor(T0 / 1000)));
     // ... so the call is sent again.
-    const outcomes = await matchStage(engine, [item], { now: T0 });
+    const outcomes = await matchStage(engine.ctx, [item], { now: T0 });
     const o = outcomes.get(item.hash)!;
     expect([o.status, o.state, o.fills.map((f) => f.makerHash)]).to.deep.equal(["K", "f", [ask.orderHash]]);
-    await flush(engine, T0);
+    await flush(engine.ctx, T0);
     await checkLedger(db.redis, [ETH_USDC, BTC_USDC], ALL, fundedTotals(ALL.length));
-    expect((await getBalances(engine, { trader: TAKER }))[WETH].pendingIn).to.equal(2n * LOT - (2n * LOT * 30n) / 10_000n);
+    expect((await balancesOf(engine, { trader: TAKER }))[WETH].pendingIn).to.equal(2n * LOT - (2n * LOT * 30n) / 10_000n);
   });
 });
