@@ -1,9 +1,12 @@
 /**
- * Keyspaces of the off-chain ledger and of the per-trader rate limits. Every key carries the
- * trader's hash tag {t:<lower-case address>}: all ledger scripts of a trader touch one slot.
+ * Keyspaces of the off-chain ledger and of the per-account rate limits. The ledger is scoped
+ * by chain: an account is (chain, trader), a balance is (chain, trader, token). Every key
+ * carries the account's hash tag {t:<chainId>:<lower-case address>}: all ledger scripts of an
+ * account touch one slot.
  *
- * Ledger, `hx:v2:ldg:{t:<trader>}:<name>` (v2: lock records in the account, led by their token;
- * fee records "g:"; the layout one ledger step reads in one HMGET and writes in one HSET):
+ * Ledger, `hx:v3:ldg:{t:<chainId>:<trader>}:<name>` (v3: scoped by chain, where v2 had
+ * `{t:<trader>}`, see operator/migration; lock records in the account, led by their token; fee
+ * records "g:"; the layout one ledger step reads in one HMGET and writes in one HSET):
  *   acct    HASH  the trader's account, everything a ledger step reads and writes, so that one
  *                 step is one HMGET and one HSET (plus an HDEL):
  *                   "b:<token>:a" available, "b:<token>:l" locked, "b:<token>:o" pendingOut,

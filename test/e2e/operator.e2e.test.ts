@@ -4,6 +4,7 @@
  * HTTP API — the same pieces as the demo, with assertions.
  */
 import { expect } from "chai";
+import WebSocket from "ws";
 import { loadConfig } from "../../operator/config";
 import { startOperator, type RunningOperator } from "../../operator/daemon/start";
 import { createLogger } from "../../operator/log";
@@ -40,6 +41,7 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
       HYPERINDEX_COMMITMENT_ADDRESS: chain.commitmentAddress,
       HYPERINDEX_OPERATOR_PRIVATE_KEY: chain.operatorKey,
       HYPERINDEX_HTTP_PORT: String(await freePort()),
+      HYPERINDEX_SWEEP_INTERVAL_MS: "200",
       HYPERINDEX_MARKETS: JSON.stringify([
         { id: 1, symbol: "WETH-USDC", baseToken: chain.wethAddress, quoteToken: chain.usdcAddress, baseDecimals: 18, tickSize: TICK.toString(), lotSize: (10n ** 15n).toString(), minLots: 1, makerFeeBps: 2, takerFeeBps: 5 },
       ]),
@@ -98,6 +100,38 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
     expect(reply.status).to.equal(401);
     expect(reply.body.error.code).to.equal("SIGNER_MISMATCH");
     expect((await get(`${operator.url}/v1/accounts/${taker.address}/balances`)).body).to.deep.equal(before);
+  });
+
+  it("sweeps a resting order once it expires: it leaves the book, its funds unlock, and the WebSocket feed says EXPIRED", async function () {
+    const base = { baseToken: chain.wethAddress as Address, quoteToken: chain.usdcAddress as Address };
+    const ws = new WebSocket(`${operator.url.replace("http", "ws")}/v1/ws`);
+    const updates: { event: string; reason?: string; orderHash: string }[] = [];
+    ws.on("message", (data) => {
+      const msg = JSON.parse(String(data));
+      if (msg.type === "orders") updates.push(...msg.updates);
+    });
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.send(JSON.stringify({ op: "subscribe", channel: `orders:${maker.address}` }));
+    await new Promise((resolve) => ws.once("message", resolve)); // the ack
+    const lockedBefore = BigInt((await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body.chains[0].balances[chain.usdcAddress].locked);
+    const expiry = BigInt(Math.floor(Date.now() / 1000) + 2);
+    const bid = await maker.place([maker.order({ ...base, isBuy: true, price: MID - 100n * TICK, amount: WETH, expiry })]);
+    expect(bid.status, JSON.stringify(bid.body)).to.equal(201);
+    expect(bid.body.state).to.equal("open");
+    const lockedWhileOpen = BigInt((await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body.chains[0].balances[chain.usdcAddress].locked);
+    expect(lockedWhileOpen > lockedBefore).to.equal(true);
+    // The daemon sweeps every 200 ms (HYPERINDEX_SWEEP_INTERVAL_MS): the order is gone soon after its expiry.
+    const deadline = Date.now() + 10_000;
+    while (!updates.some((u) => u.orderHash === bid.body.orderHash && u.event === "cancelled") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    ws.close();
+    expect(updates.find((u) => u.orderHash === bid.body.orderHash && u.event === "cancelled")?.reason).to.equal("EXPIRED");
+    expect((await get(`${operator.url}/v1/orders/${bid.body.orderHash}`)).body).to.deep.include({ state: "cancelled", closeReason: "EXPIRED" });
+    expect((await get(`${operator.url}/v1/book/WETH-USDC?depth=50`)).body.bids).to.deep.equal([]);
+    const lockedAfter = BigInt((await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body.chains[0].balances[chain.usdcAddress].locked);
+    expect(lockedAfter).to.equal(lockedBefore);
+    const health = (await get(`${operator.url}/health`)).body;
+    expect(health.checks.tasks.map((t: { name: string }) => t.name)).to.include.members(["expiry-sweep", "journal-trim"]);
+    await ledgerMatchesVault(maker);
   });
 
   it("restarts on the same Redis and continues: the resting order, the book and the balances survive", async function () {

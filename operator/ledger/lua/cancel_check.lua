@@ -1,7 +1,7 @@
 -- cancel_check.lua: charges the trader's "cancel" rate bucket and finds the trader's orders to
 -- cancel among its own locks, in one round trip and one slot.
 --
--- KEYS (all {t:<trader>}):
+-- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 bucket  STRING cancel rate bucket "millitokens|ms"
 --   2 ord     HASH   orderHash -> marketId of each order holding a lock (the open-order index)
 -- ARGV:

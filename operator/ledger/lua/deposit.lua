@@ -1,6 +1,6 @@
 -- deposit.lua: credits a deposit to available, exactly once per deposit id.
 --
--- KEYS (all {t:<trader>}):
+-- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 acct  HASH  "b:<token>:a|l|o|i" balances (and the trader's other ledger fields)
 --   2 dep   HASH  depositId -> "token|amount" of every deposit credited
 -- ARGV: 1 token, 2 amount (decimal > 0), 3 depositId (e.g. "<txHash>:<logIndex>")

@@ -5,7 +5,7 @@
 -- recorded one changes nothing, and the list is always that of the recorded (highest) minimum,
 -- so a call repeated after a crash finds what the first call left uncancelled.
 --
--- KEYS (all {t:<trader>}):
+-- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 acct  HASH  the trader's account: "minNonce" -> the minimum nonce (absent: none);
 --                 "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
 --   2 ord   HASH  orderHash -> marketId of each order holding a lock (the open-order index)

@@ -1,6 +1,6 @@
 -- settle.lua: resolves a trader's pending amounts of matched fills once the chain decided them.
 --
--- KEYS (all {t:<trader>}):
+-- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 acct  HASH  "b:<token>:a|l|o|i" balances; "f:<fillId>" -> pending amounts of a party
 --                 "o|token|atoms;i|token|atoms;..." and "g:<fillId>" -> pending fees of the fee
 --                 account "i|token|atoms;..." (both written by step.lua)

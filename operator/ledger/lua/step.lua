@@ -3,7 +3,7 @@
 -- the locks of the trader's new orders (charging its "place" rate bucket), against the
 -- balances those effects left, the trader's minimum nonce and its open-order limit.
 --
--- KEYS (all {t:<trader>}):
+-- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 acct    HASH   "b:<token>:a|l|o|i" balances (available, locked, pendingOut, pendingIn);
 --                    "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
 --                    of each order holding a lock; "n:<nonce>" -> orderHash; "f:<fillId>" -> the
