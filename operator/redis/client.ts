@@ -9,6 +9,7 @@
  */
 import Redis, { Cluster, type ClusterNode } from "ioredis";
 import { redactUrl, type Logger } from "../log";
+import { RedisError } from "./errors";
 
 export type RedisClient = Redis | Cluster;
 
@@ -73,12 +74,24 @@ export function masterNodes(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes("master") : [client];
 }
 
-/** Resolves once the client can route commands (cluster slots known). */
+/** Where the client connects, for messages (host:port of the node or of the cluster seeds; never a password). */
+export function describeRedis(client: RedisClient): string {
+  if (isCluster(client)) {
+    const seeds = (client as unknown as { startupNodes: (ClusterNode | string | number)[] }).startupNodes;
+    return `cluster ${seeds.map((n) => (typeof n === "object" ? `${n.host ?? "?"}:${n.port ?? "?"}` : String(n))).join(",")}`;
+  }
+  return `${client.options.host}:${client.options.port}`;
+}
+
+/** Resolves once the client can route commands (cluster slots known); else a RedisError REDIS_NOT_READY naming the address. */
 export async function waitReady(client: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (client.status === "ready") return;
   if (client.status === "wait") await client.connect().catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis not ready after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new RedisError("REDIS_NOT_READY", `redis at ${describeRedis(client)} not ready after ${timeoutMs} ms`, { details: { address: describeRedis(client), timeoutMs } })),
+      timeoutMs,
+    );
     const done = (): void => {
       clearTimeout(timer);
       resolve();

@@ -1,4 +1,5 @@
-export { createRedisClient, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
+export { createRedisClient, describeRedis, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
+export { RedisError, type RedisErrorCode } from "./errors";
 export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
 export { KEY_ROOT, KEYSPACE_VERSION, keyspacePrefix, marketTag, traderTag, accountTag } from "./keys";
 export { keySlot, sameSlot } from "./slot";

@@ -19,6 +19,7 @@ import type Redis from "ioredis";
 import type { Logger } from "../log";
 import { isCluster, masterNodes, waitReady, type RedisClient } from "./client";
 import { evalshaCommands, type ScriptArg } from "./resp";
+import { RedisError } from "./errors";
 import { keySlot, sameSlot } from "./slot";
 
 /** Local aliases every script starts with (see lua/prelude.lua). */
@@ -105,7 +106,9 @@ export class ScriptRunner {
         const results = (await pipeline.exec()) ?? [];
         results.forEach(([error, sha], i) => {
           if (error) throw error;
-          if (sha !== scripts[i].sha) throw new Error(`script ${scripts[i].name}: server SHA ${String(sha)} differs`);
+          if (sha !== scripts[i].sha) {
+            throw new RedisError("REDIS_SCRIPT_MISMATCH", `script ${scripts[i].name}: server SHA ${String(sha)} differs`, { details: { script: scripts[i].name } });
+          }
         });
       }),
     );
@@ -161,7 +164,9 @@ export class ScriptRunner {
   private async runOnce(calls: readonly ScriptCall[]): Promise<ScriptResult[]> {
     if (this.options.assertSingleSlot) {
       for (const call of calls) {
-        if (!sameSlot(call.keys)) throw new Error(`script ${call.script.name} called with keys in several slots: ${call.keys.join(" ")}`);
+        if (!sameSlot(call.keys)) {
+          throw new RedisError("REDIS_CROSS_SLOT", `script ${call.script.name} called with keys in several slots: ${call.keys.join(" ")}`, { details: { script: call.script.name } });
+        }
       }
     }
     const redis = this.deps.redis;

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiContext } from "../context";
-import { errorBody } from "../errors";
+import { ApiError, errorBody } from "../errors";
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get("/health", async (_request, reply) => {
@@ -25,7 +25,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
 async function pingRedis(ctx: ApiContext): Promise<{ ok: boolean; error?: string }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ctx.settings.healthTimeoutMs} ms`)), ctx.settings.healthTimeoutMs);
+    timer = setTimeout(() => reject(new ApiError("UNHEALTHY", `no answer within ${ctx.settings.healthTimeoutMs} ms`)), ctx.settings.healthTimeoutMs);
   });
   try {
     const pong = await Promise.race([ctx.redis.ping(), timeout]);

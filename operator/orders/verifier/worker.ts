@@ -8,17 +8,18 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { domainSeparator } from "../hash";
 import { createKeccak256 } from "../keccak";
+import { VerifierError } from "../errors";
 import { verifyRecords, type VerifierWorkerData, type VerifyMessage, type WorkerMessage } from "./records";
 
 const port = parentPort;
-if (port === null) throw new Error("verifier worker: must run in a worker thread");
+if (port === null) throw new VerifierError("VERIFIER_START_FAILED", "verifier worker: must run in a worker thread");
 const data = workerData as VerifierWorkerData;
 const separators = data.domains.map((d) => domainSeparator({ chainId: BigInt(d.chainId), verifyingContract: d.verifyingContract }));
 const keccak = createKeccak256();
 
 port.on("message", (message: VerifyMessage) => {
   if (message === null || typeof message !== "object" || message.kind !== "verify") {
-    throw new Error(`verifier worker: unexpected message ${JSON.stringify(message)?.slice(0, 100)}`);
+    throw new VerifierError("VERIFIER_WORKER_CRASHED", `verifier worker: unexpected message ${JSON.stringify(message)?.slice(0, 100)}`);
   }
   const results = verifyRecords(keccak, separators, Buffer.from(message.records), message.count);
   const reply: WorkerMessage = { kind: "result", id: message.id, results: results.buffer as ArrayBuffer };
