@@ -67,6 +67,11 @@ export const ENGINE_CODE_HTTP_STATUS = {
   ORDER_NOT_OPEN: 409,
   // EngineError
   ENGINE_UNAVAILABLE: 503,
+  /**
+   * A cancel whose outcome is unknown (Redis failed while it ran): send the same signed cancel
+   * again (it is idempotent). An order's unknown outcome is not an error: 202, see ./intake.ts.
+   */
+  ENGINE_OUTCOME_UNKNOWN: 503,
   ENGINE_STOPPED: 503,
   ENGINE_INVARIANT: 500,
   ENGINE_BAD_REQUEST: 500,

@@ -10,16 +10,28 @@
  * Nothing is written before the engine: an order refused by decoding, validation or its
  * signature never touches Redis. The engine writes nothing for an order it refuses but the
  * trader's rate bucket (see operator/matching/index.ts).
+ *
+ * Every answer says what happened: accepted, refused (not applied), or outcome unknown. The
+ * last is when Redis failed after the engine had sent the batch's writes (EngineError
+ * ENGINE_OUTCOME_UNKNOWN): the order may have been taken, and then goes live when the engine
+ * resynchronises. It is answered `{ status: "unknown", orderHash }` (HTTP 202 for one order),
+ * naming the hash to query (GET /v1/orders/:hash: "pending" while it waits in its market's
+ * inbox, then its state; 404 once known not taken). A refusal (4xx, or 503 ENGINE_UNAVAILABLE)
+ * always means nothing was applied.
  */
 import { performance } from "node:perf_hooks";
 import { BaseError } from "../errors";
 import { checkOrderForMarket, resolveOrderMarket, type Market, type OrderMarketLookup } from "../markets";
-import { placeOrders, type PlaceOrderAccepted, type PlaceOrderRequest } from "../matching";
+import { EngineError, placeOrders, type PlaceOrderAccepted, type PlaceOrderRequest } from "../matching";
 import { OrderValidationError, intakeSignedOrder, type Clock, type Hex, type IntakeRules, type SignedOrder } from "../orders";
 import type { ApiContext } from "./context";
 import { refusal, toErrorResponse, type ErrorResponse } from "./errors";
 
-export type IntakeOutcome = { ok: true; result: PlaceOrderAccepted } | { ok: false; response: ErrorResponse };
+/** What the API knows of an order it received. */
+export type IntakeOutcome =
+  | { ok: true; result: PlaceOrderAccepted }
+  | { ok: false; response: ErrorResponse }
+  | { ok: "unknown"; orderHash: Hex; message: string };
 
 export interface IntakeParams {
   /** Parsed JSON of each signed order, as the client sent it. */
@@ -81,7 +93,16 @@ export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promi
 
   // ---- the engine: one call (an EngineError fails the request)
   if (requests.length > 0) {
-    const results = await placeOrders(ctx.engine, requests);
+    let results;
+    try {
+      results = await placeOrders(ctx.engine, requests);
+    } catch (error) {
+      if (!(error instanceof EngineError && error.code === "ENGINE_OUTCOME_UNKNOWN")) throw error;
+      const message = "the outcome of this order is not known yet (Redis failed while it was being placed): query GET /v1/orders/<orderHash> before sending anything new for it; resending the same signed order is safe";
+      requests.forEach((r, k) => (outcomes[placed[k]] = { ok: "unknown", orderHash: r.orderHash, message }));
+      for (const o of outcomes) ctx.metrics.orders.inc(o.ok === true ? { result: "accepted", code: "" } : o.ok === "unknown" ? { result: "unknown", code: "" } : { result: "rejected", code: o.response.body.error.code });
+      return outcomes;
+    }
     const seconds = (performance.now() - params.startedAt) / 1000;
     results.forEach((r, k) => {
       ctx.metrics.matchSeconds.observe(seconds);
@@ -94,7 +115,7 @@ export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promi
   }
 
   for (const o of outcomes) {
-    ctx.metrics.orders.inc(o.ok ? { result: "accepted", code: "" } : { result: "rejected", code: o.response.body.error.code });
+    ctx.metrics.orders.inc(o.ok === true ? { result: "accepted", code: "" } : o.ok === "unknown" ? { result: "unknown", code: "" } : { result: "rejected", code: o.response.body.error.code });
   }
   return outcomes;
 }

@@ -104,7 +104,8 @@ export class WorkQueue {
         } catch (error) {
           ctx.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
           state.needResync(`task ${job.name} failed`);
-          job.reject(asEngineError(error));
+          // It ran: what it wrote before failing stands (a cancel may have closed some orders).
+          job.reject(error instanceof EngineError && error.code !== "ENGINE_UNAVAILABLE" ? error : outcomeUnknown(error));
         }
       }
     } finally {
@@ -150,13 +151,16 @@ export class WorkQueue {
       try {
         phase = startLockPhase(ctx, prepared);
       } catch (error) {
+        // Nothing was sent: the batch was not applied.
         fail(error);
         break;
       }
+      // From here on the batch's writes are on the wire: a failure leaves its outcome unknown.
+      const failSent = (error: unknown): void => fail(outcomeUnknown(error));
       tail = tail.then(async () => {
         try {
           const pending = state.pendingResync;
-          if (pending && pending.reason !== "reconnected") throw unavailable(new EngineError("ENGINE_UNAVAILABLE", "an earlier batch failed"));
+          if (pending && pending.reason !== "reconnected") throw new EngineError("ENGINE_UNAVAILABLE", "an earlier batch failed");
           const results = await finishBatch(ctx, phase);
           // Resolved once the batch's ledger effects are applied (a later round or a flush).
           state.whenApplied(() => {
@@ -167,7 +171,7 @@ export class WorkQueue {
             }
           });
         } catch (error) {
-          fail(error);
+          failSent(error);
         }
       });
       // One ledger round in flight at a time: the next batch goes out once this one answered.
@@ -184,4 +188,14 @@ function unavailable(cause: unknown): EngineError {
 function asEngineError(error: unknown): EngineError {
   if (error instanceof EngineError) return error;
   return unavailable(error);
+}
+
+/** A failure after the batch's writes were sent: its orders may have been taken. */
+function outcomeUnknown(cause: unknown): EngineError {
+  if (cause instanceof EngineError && cause.code === "ENGINE_OUTCOME_UNKNOWN") return cause;
+  return new EngineError(
+    "ENGINE_OUTCOME_UNKNOWN",
+    "Redis failed while the batch was being applied: its orders may have been taken and will then be matched; query them before sending anything new",
+    { cause },
+  );
 }

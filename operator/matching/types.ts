@@ -85,8 +85,12 @@ export interface OrderView {
   amount: bigint;
   filledAmount: bigint;
   remainingAmount: bigint;
-  /** "matching": transient, a taker whose matching was cut by the fill cap (not on the book). */
-  state: OrderState | "matching";
+  /**
+   * "matching": transient, a taker whose matching was cut by the fill cap (not on the book).
+   * "pending": received, waiting in its market's inbox (a batch in flight, or an order whose
+   * placement outcome a Redis failure left unknown until the engine resynchronises); seq 0.
+   */
+  state: OrderState | "matching" | "pending";
   closeReason?: CloseReason;
   seq: number;
   receivedAt: number;

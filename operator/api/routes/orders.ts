@@ -22,6 +22,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ApiContext): void
     const batch = batchOf(body, ctx.config.limits.maxOrdersPerRequest);
     if (batch === undefined) {
       const [outcome] = await intakeOrders(ctx, { bodies: [body], receivedAt, startedAt });
+      if (outcome.ok === "unknown") return reply.code(202).send({ status: "unknown", orderHash: outcome.orderHash, message: outcome.message });
       if (!outcome.ok) return sendError(reply, outcome.response);
       return reply.code(201).send(outcome.result);
     }
@@ -57,6 +58,7 @@ function batchOf(body: unknown, max: number): unknown[] | undefined {
 }
 
 function batchItem(outcome: IntakeOutcome): Record<string, unknown> {
+  if (outcome.ok === "unknown") return { status: "unknown", httpStatus: 202, orderHash: outcome.orderHash, message: outcome.message };
   if (outcome.ok) return { ...outcome.result };
   return { status: "rejected", httpStatus: outcome.response.status, error: outcome.response.body.error };
 }
