@@ -127,8 +127,7 @@ export async function readJournal(
 export async function tailCursor(redis: RedisClient, marketId: number): Promise<JournalCursor> {
   const k = journalKeys(marketId);
   const last = async (key: string): Promise<number> => {
-    // XINFO would also know the last id of a stream trimmed empty; XREVRANGE is enough while
-    // the newest entry is kept (the retention never trims past every consumer's cursor).
+    // The newest entry, or, for a stream the retention trimmed empty, its last generated id.
     const entries = (await redis.xrevrange(key, "+", "-", "COUNT", 1)) as StreamEntry[];
     if (entries.length > 0) return counterOf(entries[0][0]);
     return lastGeneratedCounter(redis, key);

@@ -17,7 +17,7 @@
  * Each key is copied (DUMP / RESTORE REPLACE, keeping its TTL) before the old one is deleted,
  * so a migration interrupted half-way can simply be run again. The keyspace marker is written
  * last. v1 books and ledgers (an earlier layout) are not read: the migration refuses to start
- * while any exists (clear them).
+ * while any exists (clear them), as it does on a Redis marked with another version.
  */
 import { journalKeys } from "../journal/keys";
 import { ledgerKeys } from "../ledger/keys";
@@ -76,6 +76,12 @@ export async function migrateV2ToV3(deps: { redis: RedisClient; logger: Logger }
   const { redis } = deps;
   const report: MigrationReport = { ledgerKeys: 0, bookKeys: 0, journalStreams: 0, markets: 0, rateBucketsDropped: 0, doneOrdersListed: 0 };
   const progress = (): void => onProgress?.({ ...report });
+  const marker = await redis.get(KEYSPACE_MARKER);
+  if (marker !== null && marker !== String(KEYSPACE_VERSION)) {
+    throw new KeyspaceError("KEYSPACE_NEWER", `Redis is marked with keyspace version ${marker} (${KEYSPACE_MARKER}); this migration writes version ${KEYSPACE_VERSION}`, {
+      details: { marker, expected: KEYSPACE_VERSION },
+    });
+  }
   const v1: string[] = [];
   for (const pattern of ["hx:v1:book:*", "hx:v1:ldg:*"]) await scanAll(redis, pattern, async (keys) => void v1.push(...keys.slice(0, 5)));
   if (v1.length > 0) {
@@ -100,7 +106,8 @@ export async function migrateV2ToV3(deps: { redis: RedisClient; logger: Logger }
 
   // ---- rate buckets: dropped (they refill by themselves)
   await scanAll(redis, "hx:v1:rl:*", async (keys) => {
-    report.rateBucketsDropped += await redis.del(...keys);
+    // One DEL per key: the keys of one SCAN batch belong to many slots (Redis Cluster).
+    for (const n of await Promise.all(keys.map((k) => redis.del(k)))) report.rateBucketsDropped += n;
     progress();
   });
 
@@ -154,11 +161,24 @@ export async function migrateV2ToV3(deps: { redis: RedisClient; logger: Logger }
     progress();
   });
 
-  // ---- finished orders join the journal's done list (once: only a market without one)
+  // ---- finished orders join the journal's done list (once: only a market without one). A run
+  // interrupted after moving the books left them without a list: until the marker is written,
+  // every v3 book is one this migration moved.
+  if (marker === null) {
+    await scanAll(redis, `${BOOK_KEYSPACE}:{m:*}:orders`, async (keys) => {
+      for (const key of keys) {
+        const m = /^hx:v3:book:\{m:(\d{1,5})\}:orders$/.exec(key);
+        if (m !== null) migratedMarkets.add(Number(m[1]));
+      }
+    });
+  }
   const now = Date.now();
   for (const id of migratedMarkets) {
     const j = journalKeys(id);
     if ((await redis.llen(j.done)) > 0) continue;
+    // Built apart and renamed once complete, so an interrupted listing is redone, not left half.
+    const building = `${j.done}:migrating`;
+    await redis.del(building);
     const [seq, fill, close] = await redis.hmget(bookKeys(id).state, "seq", "fill", "close");
     const mark = `${Number(seq ?? 0)}|${Number(fill ?? 0)}|${Number(close ?? 0)}|${now}|`;
     let cursor = "0";
@@ -169,10 +189,11 @@ export async function migrateV2ToV3(deps: { redis: RedisClient; logger: Logger }
         const state = decodeOrderRecord(flat[i + 1]).state;
         if (state === "f" || state === "c") done.push(mark + flat[i].toString("latin1"));
       }
-      if (done.length > 0) await redis.rpush(j.done, ...done);
+      if (done.length > 0) await redis.rpush(building, ...done);
       report.doneOrdersListed += done.length;
       cursor = next.toString();
     } while (cursor !== "0");
+    if ((await redis.exists(building)) === 1) await redis.rename(building, j.done);
   }
 
   await redis.set(KEYSPACE_MARKER, String(KEYSPACE_VERSION));

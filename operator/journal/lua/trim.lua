@@ -33,11 +33,20 @@ if not now or not max_lag or not retention or not max_done then return bad_input
 local STREAMS = { "fills", "closed", "accepted" }
 local SKEY = { fills = KEYS[2], closed = KEYS[3], accepted = KEYS[4] }
 
--- The newest counter of each stream (nil when empty).
+-- The newest counter of each stream (nil when it never had an entry). A stream trimmed empty
+-- still knows it (its last generated id): a consumer's lag is counted from it, else a
+-- best-effort consumer beyond the bound would read as caught up and hold the retention back.
 local head = {}
 for _, s in ipairs(STREAMS) do
   local last = rcall("XREVRANGE", SKEY[s], "+", "-", "COUNT", 1)[1]
-  if last then head[s] = s_match(last[1], "^(%d+)") + 0 end
+  if last then
+    head[s] = s_match(last[1], "^(%d+)") + 0
+  elseif rcall("EXISTS", SKEY[s]) == 1 then
+    local info = rcall("XINFO", "STREAM", SKEY[s])
+    for i = 1, #info - 1, 2 do
+      if info[i] == "last-generated-id" then head[s] = s_match(info[i + 1], "^(%d+)") + 0 end
+    end
+  end
 end
 
 local flat = rcall("HGETALL", KEYS[1])
