@@ -5,6 +5,7 @@
  * queued orders finish, workers and Redis close. A second signal forces the exit.
  */
 import { loadConfig, ConfigError } from "./config";
+import { BaseError } from "./errors";
 import { startOperator } from "./daemon/start";
 import { createLogger } from "./log";
 import { createRegistry } from "./metrics";
@@ -22,7 +23,15 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const metrics = createRegistry({ defaultMetrics: true });
-  const operator = await startOperator({ logger, metrics }, config);
+  let operator;
+  try {
+    operator = await startOperator({ logger, metrics }, config);
+  } catch (error) {
+    // Start-up errors name the variable at fault (Redis, chain, contracts): say it plainly too.
+    logger.fatal({ err: error, code: error instanceof BaseError ? error.code : undefined }, "operator failed to start");
+    process.stderr.write(`operator failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {

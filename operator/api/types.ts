@@ -60,6 +60,16 @@ export interface ApiSettings {
   maxBookDepth: number;
   /** Bound on the Redis ping of /health. */
   healthTimeoutMs: number;
+  /** A request whose headers are not all in by then is answered 408 and closed (slow clients). */
+  headersTimeoutMs: number;
+  /** A request not complete by then is answered 408 and closed. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Shutdown: how long requests in flight may take to finish (new ones get 503 meanwhile). */
+  shutdownDrainMs: number;
+  /** Shutdown: the least time new requests get 503 before the listener closes. */
+  shutdownLingerMs: number;
 }
 
 export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
@@ -76,6 +86,11 @@ export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
   defaultBookDepth: 50,
   maxBookDepth: 500,
   healthTimeoutMs: 1_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownDrainMs: 10_000,
+  shutdownLingerMs: 250,
 });
 
 /** The configuration the API reads; an OperatorConfig is one (pass it whole). */

@@ -57,27 +57,30 @@ export function createChainClients(chains: readonly ChainConfig[], clients: Read
  * or entry at fault (never the RPC URL's credentials).
  */
 export async function checkChain(deps: { logger: Logger }, chain: ChainClient): Promise<ChainInfo> {
+  const src = chain.config.sources;
   const where = `chain ${chain.chainId} (${chain.name}, RPC ${redactSecretUrl(chain.config.rpcUrl)})`;
   let served: number;
   try {
     served = await chain.client.getChainId();
   } catch (error) {
-    throw new ChainError("CHAIN_UNREACHABLE", `${where}: the RPC does not answer eth_chainId (${firstLine(error)})`, {
+    throw new ChainError("CHAIN_UNREACHABLE", `${src.rpcUrl}: ${where} does not answer eth_chainId (${firstLine(error)})`, {
       cause: error,
-      details: { chainId: chain.chainId },
+      details: { chainId: chain.chainId, variable: src.rpcUrl },
     });
   }
   if (served !== chain.chainId) {
-    throw new ChainError("CHAIN_ID_MISMATCH", `${where}: the RPC serves chain ${served}, not ${chain.chainId}`, { details: { chainId: chain.chainId, served } });
+    throw new ChainError("CHAIN_ID_MISMATCH", `${src.chainId}: ${where} serves chain ${served}, not ${chain.chainId}`, {
+      details: { chainId: chain.chainId, served, variable: src.chainId },
+    });
   }
   let feeAccount: Address;
   try {
     feeAccount = ((await chain.client.readContract({ ...chain.settlement, functionName: "feeRecipient" })) as string).toLowerCase() as Address;
   } catch (error) {
     deps.logger.error({ err: error, chainId: chain.chainId, settlement: chain.settlement.address }, "cannot read the Settlement contract");
-    throw new ChainError("CHAIN_CONTRACT_MISSING", `${where}: no Settlement contract answers at ${chain.settlement.address} (${firstLine(error)})`, {
+    throw new ChainError("CHAIN_CONTRACT_MISSING", `${src.settlementAddress}: no Settlement contract answers at ${chain.settlement.address} on ${where} (${firstLine(error)})`, {
       cause: error,
-      details: { chainId: chain.chainId, settlement: chain.settlement.address },
+      details: { chainId: chain.chainId, settlement: chain.settlement.address, variable: src.settlementAddress },
     });
   }
   let latestEpoch: bigint;
@@ -85,9 +88,9 @@ export async function checkChain(deps: { logger: Logger }, chain: ChainClient): 
     latestEpoch = (await chain.client.readContract({ ...chain.commitment, functionName: "latestEpoch" })) as bigint;
   } catch (error) {
     deps.logger.error({ err: error, chainId: chain.chainId, commitment: chain.commitment.address }, "cannot read the OrderbookCommitment contract");
-    throw new ChainError("CHAIN_CONTRACT_MISSING", `${where}: no OrderbookCommitment contract answers at ${chain.commitment.address} (${firstLine(error)})`, {
+    throw new ChainError("CHAIN_CONTRACT_MISSING", `${src.commitmentAddress}: no OrderbookCommitment contract answers at ${chain.commitment.address} on ${where} (${firstLine(error)})`, {
       cause: error,
-      details: { chainId: chain.chainId, commitment: chain.commitment.address },
+      details: { chainId: chain.chainId, commitment: chain.commitment.address, variable: src.commitmentAddress },
     });
   }
   return { feeAccount, latestEpoch };

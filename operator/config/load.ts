@@ -16,9 +16,10 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { CONFIG_VARIABLES, envSchema, privateKey, type AppendFsyncPolicy, type LogLevel, type ParsedEnv } from "./schema";
 import type { Secret } from "./secret";
 
+/** `timeoutMs`: the start fails if Redis is not ready and answering within it. */
 export type RedisConfig =
-  | { mode: "single"; url: string; password?: Secret<string>; appendfsync: AppendFsyncPolicy }
-  | { mode: "cluster"; nodes: readonly { host: string; port: number }[]; password?: Secret<string>; appendfsync: AppendFsyncPolicy };
+  | { mode: "single"; url: string; password?: Secret<string>; appendfsync: AppendFsyncPolicy; timeoutMs: number }
+  | { mode: "cluster"; nodes: readonly { host: string; port: number }[]; password?: Secret<string>; appendfsync: AppendFsyncPolicy; timeoutMs: number };
 
 /** Token bucket: `burst` tokens at most, `perSecond` added each second; one token per order. */
 export interface RateLimit {
@@ -44,13 +45,23 @@ export interface ChainConfig {
   confirmations: number;
   /** Gas one settlement transaction may use (a HyperEVM small block is 3,000,000). */
   settlementGasBudget: number;
+  /** Where each value was configured, to name it in errors: a variable, or an entry's field. */
+  sources: { chainId: string; rpcUrl: string; settlementAddress: string; commitmentAddress: string };
 }
 
 export interface OperatorConfig {
   redis: RedisConfig;
   /** Every chain served, ascending chain id; each market names one of them. */
   chains: readonly ChainConfig[];
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Slow clients: headers not in by then, or a request not complete by then, get 408. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    /** On SIGTERM: how long requests in flight may take to finish (new ones get 503). */
+    shutdownDrainMs: number;
+  };
   /** Validated markets (operator/markets), each on one of `chains`. */
   markets: readonly Market[];
   limits: {
@@ -129,7 +140,13 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   const config: OperatorConfig = {
     redis,
     chains,
-    http: { host: e.HYPERINDEX_HTTP_HOST, port: e.HYPERINDEX_HTTP_PORT },
+    http: {
+      host: e.HYPERINDEX_HTTP_HOST,
+      port: e.HYPERINDEX_HTTP_PORT,
+      headersTimeoutMs: e.HYPERINDEX_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HYPERINDEX_HTTP_REQUEST_TIMEOUT_MS,
+      shutdownDrainMs: e.HYPERINDEX_SHUTDOWN_DRAIN_MS,
+    },
     markets,
     limits: {
       maxBodyBytes: e.HYPERINDEX_MAX_BODY_BYTES,
@@ -167,9 +184,10 @@ function loadChains(ours: Record<string, string | undefined>, options: LoadConfi
       });
       return undefined;
     }
+    const source = file === undefined ? "HYPERINDEX_CHAINS" : `HYPERINDEX_CHAINS_FILE (${file})`;
     return loadJsonList("HYPERINDEX_CHAINS", inline, file, options, issues, (json) => {
       const r = parseChainList(json);
-      return r.ok ? { ok: true, value: r.chains } : { ok: false, issues: r.issues };
+      return r.ok ? { ok: true, value: r.chains.map((c, i) => ({ ...c, source: `${source}[${i}]` })) } : { ok: false, issues: r.issues };
     });
   }
   // The shorthand: every variable is required (their formats are checked by the schema).
@@ -218,6 +236,7 @@ function resolveChains(entries: readonly ChainEntry[], e: ParsedEnv, env: Record
       }
     }
     if (key === undefined) return;
+    const at = (field: string) => `${(c as ChainEntry & { source?: string }).source ?? "HYPERINDEX_CHAINS"}.${field}`;
     out.push({
       chainId: c.chainId,
       name: c.name ?? `chain-${c.chainId}`,
@@ -229,6 +248,9 @@ function resolveChains(entries: readonly ChainEntry[], e: ParsedEnv, env: Record
       operatorKeyVariable: variable,
       confirmations: c.confirmations ?? e.HYPERINDEX_CONFIRMATIONS,
       settlementGasBudget: c.settlementGasBudget ?? e.HYPERINDEX_SETTLEMENT_GAS_BUDGET,
+      sources: fromShorthand
+        ? { chainId: "HYPERINDEX_CHAIN_ID", rpcUrl: "HYPERINDEX_RPC_URL", settlementAddress: "HYPERINDEX_SETTLEMENT_ADDRESS", commitmentAddress: "HYPERINDEX_COMMITMENT_ADDRESS" }
+        : { chainId: at("chainId"), rpcUrl: at("rpcUrl"), settlementAddress: at("settlementAddress"), commitmentAddress: at("commitmentAddress") },
     });
   });
   if (issues.length > before) return undefined;
@@ -343,6 +365,7 @@ function loadJsonList<T>(
 function redisConfig(e: ParsedEnv, issues: ConfigIssue[]): RedisConfig | undefined {
   const password = e.HYPERINDEX_REDIS_PASSWORD;
   const appendfsync = e.HYPERINDEX_REDIS_APPENDFSYNC;
+  const timeoutMs = e.HYPERINDEX_REDIS_TIMEOUT_MS;
   if (e.HYPERINDEX_REDIS_CLUSTER_NODES !== undefined) {
     if (e.HYPERINDEX_REDIS_URL !== undefined) {
       issues.push({
@@ -351,7 +374,7 @@ function redisConfig(e: ParsedEnv, issues: ConfigIssue[]): RedisConfig | undefin
       });
       return undefined;
     }
-    return { mode: "cluster", nodes: e.HYPERINDEX_REDIS_CLUSTER_NODES, password, appendfsync };
+    return { mode: "cluster", nodes: e.HYPERINDEX_REDIS_CLUSTER_NODES, password, appendfsync, timeoutMs };
   }
   const url = e.HYPERINDEX_REDIS_URL ?? "redis://127.0.0.1:6379";
   if (password !== undefined && new URL(url).password !== "") {
@@ -361,7 +384,7 @@ function redisConfig(e: ParsedEnv, issues: ConfigIssue[]): RedisConfig | undefin
     });
     return undefined;
   }
-  return { mode: "single", url, password, appendfsync };
+  return { mode: "single", url, password, appendfsync, timeoutMs };
 }
 
 function envIssue(i: ZodIssue): ConfigIssue {

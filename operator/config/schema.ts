@@ -116,6 +116,7 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_REDIS_CLUSTER_NODES: optional(hostPorts),
     HYPERINDEX_REDIS_PASSWORD: optional(secretString),
     HYPERINDEX_REDIS_APPENDFSYNC: withDefault<AppendFsyncPolicy>("everysec", oneOf(APPENDFSYNC_POLICIES)),
+    HYPERINDEX_REDIS_TIMEOUT_MS: withDefault(10_000, positiveInt(600_000)),
     // Chains: HYPERINDEX_CHAINS or HYPERINDEX_CHAINS_FILE (JSON, ./chains.ts), or the one-chain
     // shorthand below (checked in ./load, which also parses the JSON).
     HYPERINDEX_CHAINS: optional((v) => v),
@@ -137,6 +138,9 @@ export function envSchema(machine: { cpuCount: number }) {
       /^[A-Za-z0-9.:-]+$/.test(v) ? v : issue(ctx, `expected a host name or IP address, got ${show(v)}`),
     ),
     HYPERINDEX_HTTP_PORT: withDefault(8080, integer("a port number from 1 to 65535", 1, 65_535)),
+    HYPERINDEX_HTTP_HEADERS_TIMEOUT_MS: withDefault(10_000, positiveInt(600_000)),
+    HYPERINDEX_HTTP_REQUEST_TIMEOUT_MS: withDefault(30_000, positiveInt(3_600_000)),
+    HYPERINDEX_SHUTDOWN_DRAIN_MS: withDefault(10_000, positiveInt(600_000)),
     // Markets: exactly one of the two (checked in ./load, which also parses the JSON).
     HYPERINDEX_MARKETS: optional((v) => v),
     HYPERINDEX_MARKETS_FILE: optional((v) => v),

@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { PublicClient } from "viem";
-import { buildApi } from "../api";
+import { buildApi, closeApi } from "../api";
 import { checkChain, createChainClients, type ChainClient } from "../chain";
 import { redactedConfig, type OperatorConfig } from "../config";
 import { componentLogger, type Logger } from "../log";
@@ -19,7 +19,7 @@ import type { Registry } from "../metrics";
 import { checkKeyspace } from "../migration";
 import { createVerifierPool, type Erc1271Client, type VerifierPool } from "../orders/verifier";
 import type { Address } from "../orders";
-import { createRedisClient, masterNodes, waitReady, type RedisClient } from "../redis";
+import { closeRedis, createRedisClient, describeRedis, masterNodes, RedisError, waitReady, type RedisClient } from "../redis";
 import type { LoopGroup } from "../tasks";
 import { createDaemonLoops } from "./loops";
 
@@ -67,10 +67,8 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       { logger: deps.logger },
       config.redis.mode === "single" ? { url: config.redis.url, password } : { cluster: [...config.redis.nodes], password },
     );
-    closers.push(async () => void (await redis.quit()));
-    await waitReady(redis);
-    await ensureAppendOnly(redis, config.redis.appendfsync, logger);
-    await checkKeyspace(redis);
+    closers.push(() => closeRedis(redis));
+    await startRedis(redis, config, logger);
 
     const chains = createChainClients(config.chains, deps.chainClients);
     const feeAccounts = new Map<number, Address>();
@@ -115,9 +113,16 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
         chains: new Map([...chains.values()].map((c) => [c.chainId, c.client as Erc1271Client])),
         tasks: loops,
       },
-      config,
+      {
+        ...config,
+        api: {
+          headersTimeoutMs: config.http.headersTimeoutMs,
+          requestTimeoutMs: config.http.requestTimeoutMs,
+          shutdownDrainMs: config.http.shutdownDrainMs,
+        },
+      },
     );
-    closers.push(() => app.close());
+    closers.push(() => closeApi(app));
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, markets: config.markets.map((m) => m.symbol), chains: config.chains.map((c) => c.chainId) }, "operator ready");
 
@@ -144,6 +149,38 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Redis ready and answering within HYPERINDEX_REDIS_TIMEOUT_MS (also a Redis that accepts
+ * connections but never answers), the append-only file on, and no data of an older layout;
+ * else a RedisError naming the variable and the address.
+ */
+async function startRedis(redis: RedisClient, config: OperatorConfig, logger: Logger): Promise<void> {
+  const variable = config.redis.mode === "single" ? "HYPERINDEX_REDIS_URL" : "HYPERINDEX_REDIS_CLUSTER_NODES";
+  const timeoutMs = config.redis.timeoutMs;
+  const started = Date.now();
+  try {
+    await waitReady(redis, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisError("REDIS_NOT_READY", `redis at ${describeRedis(redis)} did not answer within ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - started)));
+    });
+    try {
+      await Promise.race([(async () => {
+        await redis.ping();
+        await ensureAppendOnly(redis, config.redis.appendfsync, logger);
+      })(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } catch (error) {
+    if (error instanceof RedisError && error.code === "REDIS_NOT_READY") {
+      throw new RedisError("REDIS_NOT_READY", `${variable}: ${error.message} (HYPERINDEX_REDIS_TIMEOUT_MS)`, { cause: error.cause ?? error, details: { ...error.details, variable } });
+    }
+    throw error;
+  }
+  await checkKeyspace(redis);
 }
 
 /**

@@ -59,6 +59,9 @@ export async function processCancel(ctx: EngineContext, request: CancelRequest, 
       throw new EngineError("ENGINE_BAD_REQUEST", "a cancel by order hashes must name its chain when the engine serves several", { details: { chains: ctx.markets.chainIds } });
     }
     chainId = asked ?? ctx.markets.chainIds[0];
+    if (!ctx.markets.chainIds.includes(chainId)) {
+      throw new EngineError("ENGINE_BAD_REQUEST", `the engine serves no market on chain ${chainId}`, { details: { chainId, chains: ctx.markets.chainIds } });
+    }
   }
   const chainMarkets = ctx.markets.all.filter((m) => m.chainId === chainId);
   const hashes = all ? [] : [...new Set((request as { orderHashes: readonly Hex[] }).orderHashes.map((h) => h.toLowerCase() as Hex))];

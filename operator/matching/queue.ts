@@ -102,6 +102,11 @@ export class WorkQueue {
           await flush(ctx, ctx.deps.clock());
           job.resolve(result);
         } catch (error) {
+          if (error instanceof EngineError && error.code === "ENGINE_BAD_REQUEST") {
+            // Refused before anything was written: nothing to resynchronise.
+            job.reject(error);
+            continue;
+          }
           ctx.deps.logger.error({ err: String(error), task: job.name }, "task failed; resynchronising before the next job");
           state.needResync(`task ${job.name} failed`);
           // It ran: what it wrote before failing stands (a cancel may have closed some orders).

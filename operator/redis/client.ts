@@ -83,6 +83,19 @@ export function describeRedis(client: RedisClient): string {
   return `${client.options.host}:${client.options.port}`;
 }
 
+/**
+ * Closes the client: QUIT (pending replies are awaited) for at most `timeoutMs`, then the
+ * socket is dropped. A Redis that never answers must not hold a shutdown forever.
+ */
+export async function closeRedis(client: RedisClient, timeoutMs = 2_000): Promise<void> {
+  if (client.status === "end") return;
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.status === "ready" ? client.quit().then(() => undefined, () => undefined) : Promise.resolve();
+  await Promise.race([quit, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
 /** Resolves once the client can route commands (cluster slots known); else a RedisError REDIS_NOT_READY naming the address. */
 export async function waitReady(client: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (client.status === "ready") return;

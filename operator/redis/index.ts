@@ -1,4 +1,4 @@
-export { createRedisClient, describeRedis, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
+export { closeRedis, createRedisClient, describeRedis, isCluster, masterNodes, waitReady, type RedisClient, type RedisConnectionOptions, type CreateRedisOptions } from "./client";
 export { RedisError, type RedisErrorCode } from "./errors";
 export { ScriptRunner, defineScript, readLuaFile, isReplyError, type LuaScript, type ScriptCall, type ScriptResult, type ScriptRunnerOptions } from "./scripts";
 export { KEY_ROOT, KEYSPACE_VERSION, keyspacePrefix, marketTag, traderTag, accountTag } from "./keys";

@@ -31,6 +31,10 @@ export function registerCancelRoute(app: FastifyInstance, ctx: ApiContext): void
     const decoded = decodeSignedCancel(parseJsonBody(request.body));
     const d = decoded.cancel;
     const names = d.all && d.baseToken !== ZERO_ADDRESS && d.quoteToken !== ZERO_ADDRESS;
+    // A cancel-all without its market's tokens is malformed on any chain: say so first.
+    if (d.all && !names) {
+      throw new CancelValidationError("CANCEL_INVALID", "a cancel-all names its market's base and quote tokens", { details: { field: "cancel.baseToken" } });
+    }
     const market = names ? resolveOrderMarket(ctx.lookup, { order: d, domain: decoded.domain }) : undefined;
     const chain = ctx.chains.get(market?.chainId ?? resolveDomainChain(ctx.lookup, { domain: decoded.domain }))!;
     const signed = validateCancel({ clock: ctx.clock }, { signed: decoded, rules: chain.cancelRules });

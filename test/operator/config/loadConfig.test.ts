@@ -63,7 +63,7 @@ function configError(env: Record<string, string | undefined>, options = {}): Con
 describe("operator/config loadConfig", () => {
   it("parses a minimal environment into a typed config with every default", () => {
     const config = loadConfig(baseEnv(), { cpuCount: 6 });
-    expect(config.redis).to.deep.include({ mode: "single", url: "redis://127.0.0.1:6379", appendfsync: "everysec" });
+    expect(config.redis).to.deep.include({ mode: "single", url: "redis://127.0.0.1:6379", appendfsync: "everysec", timeoutMs: 10_000 });
     expect(config.chains).to.have.length(1);
     const { operatorPrivateKey, ...chain } = config.chains[0];
     expect(chain).to.deep.equal({
@@ -76,9 +76,15 @@ describe("operator/config loadConfig", () => {
       operatorKeyVariable: "HYPERINDEX_OPERATOR_PRIVATE_KEY",
       confirmations: 2,
       settlementGasBudget: 2_700_000,
+      sources: {
+        chainId: "HYPERINDEX_CHAIN_ID",
+        rpcUrl: "HYPERINDEX_RPC_URL",
+        settlementAddress: "HYPERINDEX_SETTLEMENT_ADDRESS",
+        commitmentAddress: "HYPERINDEX_COMMITMENT_ADDRESS",
+      },
     });
     expect(operatorPrivateKey.reveal()).to.equal(PRIVATE_KEY);
-    expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080 });
+    expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, shutdownDrainMs: 10_000 });
     expect(config.limits).to.deep.equal({
       maxBodyBytes: 131_072,
       maxOrdersPerRequest: 100,
@@ -155,7 +161,7 @@ describe("operator/config loadConfig", () => {
     ]);
     expect(config.redis.password?.reveal()).to.equal("hunter2");
     expect(config.redis.appendfsync).to.equal("always");
-    expect(config.http).to.deep.equal({ host: "0.0.0.0", port: 9000 });
+    expect(config.http).to.deep.include({ host: "0.0.0.0", port: 9000 });
     expect(config.limits.placeRateLimit).to.deep.equal({ burst: 10, perSecond: 5 });
     expect(config.limits.cancelRateLimit).to.deep.equal({ burst: 20, perSecond: 7 });
     expect(config.limits.maxExpirySeconds).to.equal(3600n);
