@@ -18,6 +18,8 @@ import { freePort, startRedis, type RedisServer } from "../../helpers/redis";
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const A1 = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 const A2 = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
+/** An address with no code on any test chain. */
+const NO_CODE = "0x1111111111111111111111111111111111111111";
 const MARKETS = JSON.stringify([
   {
     id: 1,
@@ -138,7 +140,7 @@ describe("operator start-up in broken environments", function () {
       expect(error?.message).to.match(/^HYPERINDEX_COMMITMENT_ADDRESS: no OrderbookCommitment contract answers at /);
       expect(Date.now() - started).to.be.lessThan(30_000);
       // The Settlement address is checked the same way.
-      const wrongSettlement = loadConfig(env({ HYPERINDEX_REDIS_URL: redis.url, HYPERINDEX_CHAIN_ID: String(chainId), HYPERINDEX_SETTLEMENT_ADDRESS: A2 }));
+      const wrongSettlement = loadConfig(env({ HYPERINDEX_REDIS_URL: redis.url, HYPERINDEX_CHAIN_ID: String(chainId), HYPERINDEX_SETTLEMENT_ADDRESS: NO_CODE }));
       let other: Error | undefined;
       try {
         const operator = await startOperator({ logger: createLogger({ level: "silent" }), metrics: createRegistry(), chainClients: new Map([[chainId, client]]) }, wrongSettlement);
