@@ -27,16 +27,30 @@ import {OperatorRoles} from "./OperatorRoles.sol";
 /// An order consumed within one batch needs no per-order slot: it spends its nonce, two bits
 /// in a per-trader word (128 nonces a word, Permit2-style unordered nonces), and a word
 /// already touched by earlier orders costs 2,900 to update instead of 22,100. A partially
-/// filled order keeps its filled amount under its hash; that entry is only ever written for an
-/// order whose signature was valid, so a later batch need not check the signature again.
+/// filled order keeps ONE slot keyed by (trader, nonce): the high 128 bits of its hash next to
+/// its filled amount (which is below 2^128). Keyed by nonce, that slot makes the nonce the
+/// order's on-chain identity (a second order under the same nonce is NonceInUse) at no more
+/// gas than a slot keyed by order hash; the 128-bit tag is enough, as only the trader can
+/// sign orders under its nonces. The entry is only ever written for an order whose signature
+/// was valid, so a later batch need not check the signature again.
 /// Balances are netted in memory rather than transient storage: both last one transaction,
 /// and memory costs 3 gas an access where TLOAD/TSTORE cost 100.
-/// Nothing here calls out while settling except EIP-1271 checks (staticcall, gas-capped).
+/// Nothing here calls out while settling except EIP-1271 checks (staticcall, gas-capped per
+/// call and per batch: see ISettlement.settleBatch).
 contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice Longest single guardian pause.
+    /// @notice Longest guardian pause, extensions included.
     uint64 public constant MAX_PAUSE = 3 days;
+    /// @notice Least time between the end of a pause and the start of the next: settlement is
+    /// paused at most MAX_PAUSE in any window of MAX_PAUSE + PAUSE_COOLDOWN (7 days). Two
+    /// pauses that both meet such a window are PAUSE_COOLDOWN apart inside it.
+    uint64 public constant PAUSE_COOLDOWN = 4 days;
+    /// @notice Most gas one EIP-1271 isValidSignature call gets.
+    uint256 public constant ERC1271_GAS_LIMIT = SignatureLib.ERC1271_GAS_LIMIT;
+    /// @notice Most gas all the EIP-1271 calls of one batch get together (two whole calls):
+    /// what a batch's wallets can add to its gas, whatever they do (ISettlement.settleBatch).
+    uint256 public constant ERC1271_BATCH_GAS_BUDGET = 500_000;
     /// @notice Bounds of the withdrawal delay (the escape hatch must stay usable).
     uint64 public constant MIN_WITHDRAWAL_DELAY = 5 minutes;
     uint64 public constant MAX_WITHDRAWAL_DELAY = 7 days;
@@ -47,8 +61,10 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     uint8 internal constant MAX_DECIMALS = 36;
 
     /// @dev Two bits per nonce in `_nonceStates`; states only move up.
-    uint256 private constant NONCE_PARTIAL = 1; // an order with this nonce is partially filled
+    uint256 private constant NONCE_PARTIAL = 1; // the order in `_partialFills` is partially filled
     uint256 private constant NONCE_SPENT = 3; // cancelled, or an order with it fully filled
+    /// @dev A `_partialFills` entry: the high 128 bits of the order hash | the filled amount.
+    uint256 private constant FILLED_MASK = 0xffffffffffffffffffffffffffffffff;
 
     // ---- Batch working memory (see settleBatch). Offsets are used from assembly too.
     /// @dev One record per entry of `orders`, 6 words.
@@ -62,7 +78,9 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     uint256 private constant STATUS_VALID = 255;
     uint256 private constant STATUS_NEEDS_SIGNATURE = 254; // pass 1, between its two steps
     /// @dev Size of the pass-1 context (see _newOrderContext).
-    uint256 private constant ORDER_CTX_SIZE = 0x180;
+    uint256 private constant ORDER_CTX_SIZE = 0x1c0;
+    uint256 private constant CTX_ERC1271_BUDGET = 0x180; // EIP-1271 gas left in this batch
+    uint256 private constant CTX_ERC1271_BURNER = 0x1a0; // the last wallet that burned a whole call
     /// @dev One balance cell per distinct (trader, token) of the batch's valid orders, 4 words.
     uint256 private constant CELL_SIZE = 0x80;
     uint256 private constant C_TOKEN = 0x00;
@@ -87,15 +105,22 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     mapping(address trader => mapping(address token => uint256 balance)) private _balances;
     mapping(address token => uint256 total) private _totals;
     mapping(address token => uint256 scale) private _scales;
-    mapping(bytes32 orderHash => uint256 filled) private _filled;
+    mapping(address trader => mapping(uint256 nonce => uint256 hashAndFilled)) private _partialFills;
     mapping(address trader => mapping(uint256 word => uint256 bits)) private _nonceStates;
     mapping(address trader => uint256 nonce) private _minNonces;
     mapping(address trader => mapping(address token => WithdrawalRequest)) private _withdrawals;
 
+    // One slot: settleBatch reads and writes it.
     address private _feeRecipient;
     uint64 private _nextBatchId;
+    // One slot: settleBatch reads _pausedUntil.
     uint64 private _pausedUntil;
+    uint64 private _pauseStartedAt;
+    uint64 private _nextPauseAt;
     uint64 private _withdrawalDelay;
+    // A scheduled longer withdrawal delay (setWithdrawalDelay); 0 if none.
+    uint64 private _pendingWithdrawalDelay;
+    uint64 private _pendingWithdrawalDelayAt;
 
     /// @param admin default admin (AccessControlDefaultAdminRules)
     /// @param adminTransferDelay delay of a default-admin transfer
@@ -144,7 +169,8 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
         if (amount == 0) revert SettlementZeroAmount();
         uint256 balance = _balances[msg.sender][token];
         if (balance < amount) revert SettlementInsufficientBalance(msg.sender, token, balance, amount);
-        readyAt = uint64(block.timestamp) + _withdrawalDelay;
+        // The delay in effect now; the request keeps this readyAt whatever the delay becomes.
+        readyAt = uint64(block.timestamp) + _currentWithdrawalDelay();
         // A request is stored in 128 bits; larger amounts are withdrawn in several requests.
         _withdrawals[msg.sender][token] = WithdrawalRequest(SafeCast.toUint128(amount), readyAt);
         emit WithdrawalRequested(msg.sender, token, amount, readyAt);
@@ -161,8 +187,12 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     /// @inheritdoc ISettlement
     function cancelNonces(uint256[] calldata nonces) external {
         for (uint256 i; i < nonces.length; ++i) {
-            _markNonce(msg.sender, nonces[i], NONCE_SPENT);
-            emit NonceCancelled(msg.sender, nonces[i]);
+            uint256 nonce = nonces[i];
+            // The entry of a partially filled order stays: filledAmount reports where it stopped.
+            uint256 filled;
+            if (_nonceState(msg.sender, nonce) == NONCE_PARTIAL) filled = _partialFills[msg.sender][nonce] & FILLED_MASK;
+            _markNonce(msg.sender, nonce, NONCE_SPENT);
+            emit NonceCancelled(msg.sender, nonce, filled);
         }
     }
 
@@ -216,14 +246,34 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
 
     /// @inheritdoc ISettlement
     function pause(uint64 duration) external onlyRole(GUARDIAN_ROLE) {
+        if (duration == 0) revert SettlementZeroAmount();
         if (duration > MAX_PAUSE) revert SettlementPauseTooLong(duration, MAX_PAUSE);
-        uint64 until = uint64(block.timestamp) + duration;
+        uint64 now_ = uint64(block.timestamp);
+        uint64 startedAt;
+        if (now_ < _pausedUntil) {
+            startedAt = _pauseStartedAt; // moving the end of the running pause
+        } else {
+            uint64 availableAt = _nextPauseAt;
+            if (now_ < availableAt) revert SettlementPauseCoolingDown(availableAt);
+            startedAt = now_;
+            _pauseStartedAt = now_;
+        }
+        uint64 until = now_ + duration;
+        // Cannot underflow: startedAt <= now_ < until.
+        unchecked {
+            if (until - startedAt > MAX_PAUSE) revert SettlementPauseTooLong(until - startedAt, MAX_PAUSE);
+        }
         _pausedUntil = until;
+        _nextPauseAt = until + PAUSE_COOLDOWN;
         emit SettlementPausedUntil(until);
     }
 
     /// @inheritdoc ISettlement
     function unpause() external onlyRole(GUARDIAN_ROLE) {
+        uint64 now_ = uint64(block.timestamp);
+        // A running pause ends now, so the cooldown runs from now (sooner than from its
+        // expiry); lifting an expired pause changes nothing.
+        if (now_ < _pausedUntil) _nextPauseAt = now_ + PAUSE_COOLDOWN;
         _pausedUntil = 0;
         emit SettlementPausedUntil(0);
     }
@@ -248,8 +298,22 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     /// @inheritdoc ISettlement
     function setWithdrawalDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _checkWithdrawalDelay(delay);
-        _withdrawalDelay = delay;
-        emit WithdrawalDelaySet(delay);
+        uint64 current = _currentWithdrawalDelay();
+        if (delay <= current) {
+            // Lets traders out sooner (or changes nothing): no reason to wait.
+            _withdrawalDelay = delay;
+            delete _pendingWithdrawalDelay;
+            delete _pendingWithdrawalDelayAt;
+            emit WithdrawalDelaySet(delay);
+        } else {
+            // Binds only requests made once the current delay has run from now: whoever asks
+            // to leave before then leaves under the current delay.
+            uint64 effectiveAt = uint64(block.timestamp) + current;
+            _withdrawalDelay = current; // folds in an increase that already took effect
+            _pendingWithdrawalDelay = delay;
+            _pendingWithdrawalDelayAt = effectiveAt;
+            emit WithdrawalDelayIncreaseScheduled(delay, effectiveAt);
+        }
     }
 
     // =================================================================== views
@@ -283,8 +347,16 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     }
 
     /// @inheritdoc ISettlement
-    function filledAmount(bytes32 orderHash) external view returns (uint256) {
-        return _filled[orderHash];
+    function filledAmount(Order calldata order) external view returns (uint256) {
+        uint256 entry = _partialFills[order.trader][order.nonce];
+        bytes32 orderHash = OrderLib.digest(_domainSeparatorV4(), OrderLib.structHash(order));
+        return entry >> 128 == uint256(orderHash) >> 128 ? entry & FILLED_MASK : 0;
+    }
+
+    /// @inheritdoc ISettlement
+    function nonceFill(address trader, uint256 nonce) external view returns (bytes16 orderHashPrefix, uint256 filled) {
+        uint256 entry = _partialFills[trader][nonce];
+        return (bytes16(bytes32(entry)), entry & FILLED_MASK);
     }
 
     /// @inheritdoc ISettlement
@@ -318,14 +390,25 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
         return _pausedUntil;
     }
 
+    /// @inheritdoc ISettlement
+    function nextPauseAt() external view returns (uint64) {
+        return _nextPauseAt;
+    }
+
+    /// @inheritdoc ISettlement
+    function pendingWithdrawalDelay() external view returns (uint64 delay, uint64 effectiveAt) {
+        if (block.timestamp < _pendingWithdrawalDelayAt) return (_pendingWithdrawalDelay, _pendingWithdrawalDelayAt);
+    }
+
     /// @notice Account credited with fees.
     function feeRecipient() external view returns (address) {
         return _feeRecipient;
     }
 
-    /// @notice Delay between a withdrawal request and its finalization.
+    /// @notice Delay between a withdrawal request made now and its finalization (a scheduled
+    /// increase counts from its effectiveAt on; see pendingWithdrawalDelay).
     function withdrawalDelay() external view returns (uint64) {
-        return _withdrawalDelay;
+        return _currentWithdrawalDelay();
     }
 
     /// @notice EIP-712 domain separator (name "HyperIndex", version "1", this chain, this contract).
@@ -352,10 +435,14 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
             uint256 record = _record(table, i);
             uint256 status = _checkOrder(ctx, order, i, record);
             if (status == STATUS_NEEDS_SIGNATURE) {
-                bool ok = SignatureLib.isValid(
-                    OrderLib.addressField(order, OrderLib.TRADER), bytes32(_mload(record + R_HASH)), signatures[i]
-                );
-                status = ok ? STATUS_VALID : uint256(SkipReason.BadSignature);
+                // SignatureLib.isValid's order: ECDSA first, then EIP-1271, here within the budget.
+                address trader = OrderLib.addressField(order, OrderLib.TRADER);
+                bytes32 digest = bytes32(_mload(record + R_HASH));
+                if (trader != address(0) && SignatureLib.recover(digest, signatures[i]) == trader) {
+                    status = STATUS_VALID;
+                } else {
+                    status = _checkWalletSignature(ctx, trader, digest, signatures[i]);
+                }
             }
             _admitOrder(ctx, order, record, status);
         }
@@ -366,8 +453,9 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     /// @dev Pass-1 context in memory (keeps the assembly below free of stack pressure):
     /// +0x00 domain separator, +0x20 current trader, +0x40 previous nonce, +0x60 the trader's
     /// minimum nonce, +0x80 loaded nonce word index, +0xa0 that word, +0xc0 the trader's first
-    /// cell, +0xe0 end of cells, +0x100.. the storage slots of _minNonces, _nonceStates, _filled
-    /// and _balances. Cells follow it.
+    /// cell, +0xe0 end of cells, +0x100.. the storage slots of _minNonces, _nonceStates,
+    /// _partialFills and _balances, +0x180 the EIP-1271 gas budget left, +0x1a0 the last wallet
+    /// that burned a whole call. Cells follow it.
     function _newOrderContext() private view returns (uint256 ctx) {
         bytes32 domainSeparator_ = _domainSeparatorV4();
         assembly ("memory-safe") {
@@ -383,8 +471,10 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
             mstore(add(ctx, 0xe0), cells)
             mstore(add(ctx, 0x100), _minNonces.slot)
             mstore(add(ctx, 0x120), _nonceStates.slot)
-            mstore(add(ctx, 0x140), _filled.slot)
+            mstore(add(ctx, 0x140), _partialFills.slot)
             mstore(add(ctx, 0x160), _balances.slot)
+            mstore(add(ctx, CTX_ERC1271_BUDGET), ERC1271_BATCH_GAS_BUDGET)
+            mstore(add(ctx, CTX_ERC1271_BURNER), 0)
             mstore(0x40, cells)
         }
     }
@@ -392,8 +482,8 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
     /// @dev Order-level checks, cheapest first, for order `index`. Keeps the sort order and the
     /// trader's nonce state in `ctx`, writes the EIP-712 digest and filled amounts into
     /// `record`, and returns a SkipReason code, STATUS_VALID for an order an earlier batch
-    /// already filled (its signature was checked then: a `_filled` entry is only ever written
-    /// for an order whose signature was valid), or STATUS_NEEDS_SIGNATURE.
+    /// already filled (its signature was checked then: a `_partialFills` entry is only ever
+    /// written for an order whose signature was valid), or STATUS_NEEDS_SIGNATURE.
     function _checkOrder(uint256 ctx, Order calldata order, uint256 index, uint256 record)
         private
         view
@@ -484,7 +574,16 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
                 let orderHash := keccak256(ptr, 0x42)
                 mstore(add(record, R_HASH), orderHash)
                 let filledBefore := 0
-                if eq(nonceState, NONCE_PARTIAL) { filledBefore := sload(mappingSlot(orderHash, mload(add(ctx, 0x140)))) }
+                if eq(nonceState, NONCE_PARTIAL) {
+                    // The nonce backs a partially filled order: this one, or another.
+                    let entry := sload(mappingSlot(nonce, mappingSlot(trader, mload(add(ctx, 0x140)))))
+                    // 18 NonceInUse
+                    if iszero(eq(shr(128, entry), shr(128, orderHash))) {
+                        status := 18
+                        break
+                    }
+                    filledBefore := and(entry, FILLED_MASK)
+                }
                 mstore(add(record, R_FILLED_BEFORE), filledBefore)
                 mstore(add(record, R_FILLED_NOW), filledBefore)
                 status := STATUS_NEEDS_SIGNATURE
@@ -492,6 +591,35 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
                 break
             }
         }
+    }
+
+    /// @dev For an order whose signature is not its trader's ECDSA signature: whether its
+    /// trader's EIP-1271 wallet accepts it, within the batch's budget (ISettlement.settleBatch).
+    /// A call gets the smaller of ERC1271_GAS_LIMIT and the budget left, and spends from the
+    /// budget what it used. Returns STATUS_VALID or a SkipReason code.
+    function _checkWalletSignature(uint256 ctx, address trader, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (uint256 status)
+    {
+        if (trader.code.length == 0) return uint256(SkipReason.BadSignature); // an EOA, or address(0)
+        uint256 budget = _mload(ctx + CTX_ERC1271_BUDGET);
+        if (budget == 0 || trader == address(uint160(_mload(ctx + CTX_ERC1271_BURNER)))) {
+            return uint256(SkipReason.SignatureBudgetExhausted);
+        }
+        uint256 gasLimit = budget < ERC1271_GAS_LIMIT ? budget : ERC1271_GAS_LIMIT;
+        (bool ok, uint256 gasUsed) = SignatureLib.isValidERC1271(trader, digest, signature, gasLimit);
+        // Cannot underflow: subtracts only what is below the budget.
+        unchecked {
+            _mstore(ctx + CTX_ERC1271_BUDGET, gasUsed < budget ? budget - gasUsed : 0);
+        }
+        if (ok) return STATUS_VALID;
+        // Refused with less than a whole call's gas: it may just have needed more.
+        if (gasLimit < ERC1271_GAS_LIMIT) return uint256(SkipReason.SignatureBudgetExhausted);
+        // Burned a whole call: its other orders in this batch (they follow: orders are sorted
+        // by trader) are not worth another call.
+        if (gasUsed >= gasLimit) _mstore(ctx + CTX_ERC1271_BURNER, uint160(trader));
+        return uint256(SkipReason.BadSignature);
     }
 
     /// @dev Records `status` and gives a valid order its trader's base and quote cells: the
@@ -764,8 +892,9 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
 
     // =================================================================== pass 3: persist
 
-    /// @dev A fully filled order spends its nonce (and frees its filled slot, earning the
-    /// refund); a partly filled one records its filled amount and marks its nonce partial.
+    /// @dev A fully filled order spends its nonce (and frees its `_partialFills` slot, earning
+    /// the refund); a partly filled one records its hash tag and filled amount under its nonce
+    /// and marks the nonce partial.
     /// Orders are sorted by trader and nonce, so the bits for one nonce word are gathered and
     /// the word is written once.
     function _persistOrders(uint256 table, Order[] calldata orders) private {
@@ -779,18 +908,18 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
             uint256 filledNow = _mload(record + R_FILLED_NOW);
             if (filledNow == filledBefore) continue;
             Order calldata order = orders[i];
-            bytes32 orderHash = bytes32(_mload(record + R_HASH));
+            address trader = OrderLib.addressField(order, OrderLib.TRADER);
+            uint256 nonce = OrderLib.field(order, OrderLib.NONCE);
             uint256 state;
             if (filledNow == OrderLib.field(order, OrderLib.AMOUNT)) {
                 state = NONCE_SPENT;
-                if (filledBefore != 0) delete _filled[orderHash];
+                if (filledBefore != 0) delete _partialFills[trader][nonce];
             } else {
-                _filled[orderHash] = filledNow;
+                // filledNow < amount < 2^128: it fits under the tag.
+                _partialFills[trader][nonce] = (_mload(record + R_HASH) & ~FILLED_MASK) | filledNow;
                 if (filledBefore != 0) continue; // its nonce is already marked partial
                 state = NONCE_PARTIAL;
             }
-            address trader = OrderLib.addressField(order, OrderLib.TRADER);
-            uint256 nonce = OrderLib.field(order, OrderLib.NONCE);
             if (trader != wordTrader || nonce >> 7 != wordIndex) {
                 if (wordBits != 0) _nonceStates[wordTrader][wordIndex] |= wordBits;
                 wordTrader = trader;
@@ -924,6 +1053,13 @@ contract Settlement is ISettlement, EIP712, OperatorRoles, ReentrancyGuardTransi
         }
         if (amount != 0) IERC20(token).safeTransfer(trader, amount);
         emit Withdrawn(trader, token, amount, early);
+    }
+
+    /// @dev The withdrawal delay a request made now gets: a scheduled increase once its time has come.
+    function _currentWithdrawalDelay() private view returns (uint64) {
+        uint64 pending = _pendingWithdrawalDelay;
+        if (pending != 0 && block.timestamp >= _pendingWithdrawalDelayAt) return pending;
+        return _withdrawalDelay;
     }
 
     function _checkWithdrawalDelay(uint64 delay) private pure {

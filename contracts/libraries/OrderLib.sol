@@ -17,7 +17,9 @@ struct Order {
     uint256 price;
     /// @dev Size in base atoms.
     uint256 amount;
-    /// @dev Unique per trader and order: a fully filled or cancelled order spends its nonce.
+    /// @dev Unique per trader and order, and the order's on-chain identity: the first order
+    /// filled under a nonce owns it (another order with the same nonce is skipped, NonceInUse);
+    /// a fully filled or cancelled order spends its nonce.
     uint256 nonce;
     /// @dev Last second (unix time) at which the order may settle.
     uint64 expiry;
@@ -37,6 +39,8 @@ library OrderLib {
     /// @dev The order may only rest on the book: it can be a maker, never a taker.
     uint8 internal constant FLAG_POST_ONLY = 1;
     /// @dev Immediate-or-cancel: the order never rests, so it can be a taker, never a maker.
+    /// Not time-bound on chain: "immediate" is the matching engine's promise; on chain an IOC
+    /// order stays fillable (as a taker) until its expiry, unless its nonce is cancelled.
     uint8 internal constant FLAG_IOC = 2;
     /// @dev Every flag bit this version understands; an order with other bits set is invalid.
     uint8 internal constant KNOWN_FLAGS = FLAG_POST_ONLY | FLAG_IOC;

@@ -6,8 +6,8 @@ import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 /// @notice Signature checks for orders: EOA (ECDSA, 65-byte r‖s‖v or 64-byte EIP-2098 r‖vs,
 /// low-s only) and smart wallets (EIP-1271).
 library SignatureLib {
-    /// @dev Gas handed to a wallet's isValidSignature. Bounds what one hostile wallet can burn
-    /// in a batch; generous for multisigs with many owners.
+    /// @dev Most gas handed to one isValidSignature call: generous for multisigs with many
+    /// owners. Settlement also bounds all the calls of a batch together (its EIP-1271 budget).
     uint256 internal constant ERC1271_GAS_LIMIT = 250_000;
 
     /// @dev secp256k1n / 2: the largest `s` accepted (EIP-2: no malleable high-s signatures).
@@ -15,12 +15,14 @@ library SignatureLib {
 
     /// @notice True if `signature` over `digest` is valid for `signer`.
     /// @dev ECDSA first (cheap, and an account with code may still sign as an EOA under
-    /// EIP-7702); then, only if `signer` has code, EIP-1271. A zero signer never passes.
+    /// EIP-7702); then, only if `signer` has code, EIP-1271 with ERC1271_GAS_LIMIT gas. A zero
+    /// signer never passes. Settlement runs the same two steps itself, to meter the second.
     function isValid(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
         if (signer == address(0)) return false;
         if (recover(digest, signature) == signer) return true;
         if (signer.code.length == 0) return false;
-        return _isValidERC1271(signer, digest, signature);
+        (bool ok,) = isValidERC1271(signer, digest, signature, ERC1271_GAS_LIMIT);
+        return ok;
     }
 
     /// @notice The ECDSA signer of `digest`, or address(0) if `signature` is not a well-formed
@@ -61,11 +63,18 @@ library SignatureLib {
         }
     }
 
+    /// @notice Asks `wallet` (EIP-1271) whether `signature` over `digest` is its own, handing
+    /// it at most `gasLimit` gas. Returns the answer and the gas the call cost (the wallet's
+    /// gas plus the call's own, a little more than `gasLimit` for a wallet that burns it all).
     /// @dev staticcall with a gas cap; reads at most one word back, so a wallet that reverts,
     /// returns nothing, returns a short answer or a huge one is simply "not valid". The call's
     /// memory is released afterwards (the free memory pointer is restored): Settlement lays out
     /// its batch memory contiguously around these calls.
-    function _isValidERC1271(address wallet, bytes32 digest, bytes calldata signature) private view returns (bool ok) {
+    function isValidERC1271(address wallet, bytes32 digest, bytes calldata signature, uint256 gasLimit)
+        internal
+        view
+        returns (bool ok, uint256 gasUsed)
+    {
         uint256 freePointer;
         assembly ("memory-safe") {
             freePointer := mload(0x40)
@@ -74,7 +83,9 @@ library SignatureLib {
         bytes4 magic = IERC1271.isValidSignature.selector;
         assembly ("memory-safe") {
             mstore(0x00, 0)
-            let success := staticcall(ERC1271_GAS_LIMIT, wallet, add(callData, 0x20), mload(callData), 0x00, 0x20)
+            let gasBefore := gas()
+            let success := staticcall(gasLimit, wallet, add(callData, 0x20), mload(callData), 0x00, 0x20)
+            gasUsed := sub(gasBefore, gas())
             ok := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), magic)))
             mstore(0x40, freePointer)
         }

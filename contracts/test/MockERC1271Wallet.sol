@@ -16,21 +16,29 @@ contract MockERC1271Wallet is IERC1271 {
         ReturnDirtyMagic, // the magic value with non-zero low-order bytes (not a valid bytes4 word)
         ReturnShortMagic, // only the 4 magic bytes, not a full ABI word
         ReturnLongMagic, // the magic word followed by extra data
-        BurnGas // loops until out of gas
+        BurnGas, // loops until out of gas
+        SpendGas // spends `gasToSpend` gas, then answers the magic value (an honest but costly wallet)
     }
 
     bytes4 internal constant MAGIC = IERC1271.isValidSignature.selector;
 
     address public immutable owner;
     Mode public mode;
+    uint256 public gasToSpend;
 
     constructor(address owner_, Mode mode_) {
         owner = owner_;
         mode = mode_;
     }
 
+    /// @notice Switches behaviour: e.g. approve while the operator checks the order off-chain,
+    /// then burn gas once its batch is on its way.
     function setMode(Mode mode_) external {
         mode = mode_;
+    }
+
+    function setGasToSpend(uint256 gasToSpend_) external {
+        gasToSpend = gasToSpend_;
     }
 
     function isValidSignature(bytes32 digest, bytes calldata signature) external view returns (bytes4) {
@@ -70,8 +78,16 @@ contract MockERC1271Wallet is IERC1271 {
                 return(0, 0x40)
             }
         }
-        // Mode.BurnGas
         uint256 x;
+        if (m == Mode.SpendGas) {
+            uint256 start = gasleft();
+            uint256 spend = gasToSpend;
+            while (start - gasleft() < spend) {
+                x = uint256(keccak256(abi.encode(x)));
+            }
+            return MAGIC;
+        }
+        // Mode.BurnGas
         while (true) {
             x = uint256(keccak256(abi.encode(x)));
         }

@@ -67,6 +67,18 @@ function nextNonceOf(nonces: Nonces, trader: string): bigint {
 }
 
 export function buildStandardBatch(fx: SettlementFixture, pop: Population, nonces: Nonces, n: number, fillIdBase: bigint): EncodedBatch {
+  const { orders, signatures, fills } = buildStandardOrders(fx, pop, nonces, n, fillIdBase);
+  return encodeBatch(orders, signatures, fills);
+}
+
+/** The standard batch before encoding: orders in build order, fills indexing into them. */
+export interface StandardOrders {
+  orders: Order[];
+  signatures: Hex[];
+  fills: Fill[];
+}
+
+export function buildStandardOrders(fx: SettlementFixture, pop: Population, nonces: Nonces, n: number, fillIdBase: bigint): StandardOrders {
   const orders: Order[] = [];
   const signatures: Hex[] = [];
   const fills: Fill[] = [];
@@ -105,7 +117,7 @@ export function buildStandardBatch(fx: SettlementFixture, pop: Population, nonce
     orders.push(order);
     signatures.push(toCompactSignature(signOrder(fx, trader, order)));
   }
-  return encodeBatch(orders, signatures, fills);
+  return { orders, signatures, fills };
 }
 
 /** Settles the batch and returns its gas; throws if any fill was skipped (the mix is all valid). */

@@ -540,7 +540,7 @@ async function runScenario(scenario: Scenario): Promise<History> {
     const orderState = new Map<string, { filledAmount: bigint; nonceSpent: boolean }>();
     for (const s of history.allOrders.values()) {
       orderState.set(s.hash, {
-        filledAmount: await fx.settlement.filledAmount(s.hash),
+        filledAmount: await fx.settlement.filledAmount(s.order),
         nonceSpent: await fx.settlement.isNonceSpent(s.order.trader, s.order.nonce),
       });
     }

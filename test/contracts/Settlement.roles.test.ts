@@ -22,6 +22,7 @@ import {
 
 const QUOTE_UNIT = 10n ** 6n;
 const MAX_PAUSE = 3n * 86400n;
+const PAUSE_COOLDOWN = 4n * 86400n;
 
 interface Ctx {
   fx: SettlementFixture;
@@ -275,12 +276,14 @@ describe("Settlement roles", function () {
           .to.be.revertedWithCustomError(fx.settlement, "SettlementWithdrawalDelayOutOfRange")
           .withArgs(bad);
       }
-      for (const good of [300n, 7n * 86400n, WITHDRAWAL_DELAY]) {
+      // Shorter or equal: at once. Longer (up to the bound): scheduled (Settlement.vault.test.ts).
+      for (const good of [WITHDRAWAL_DELAY, 300n]) {
         await expect(fx.settlement.connect(fx.admin).setWithdrawalDelay(good))
           .to.emit(fx.settlement, "WithdrawalDelaySet")
           .withArgs(good);
         expect(await fx.settlement.withdrawalDelay()).to.equal(good);
       }
+      await expect(fx.settlement.connect(fx.admin).setWithdrawalDelay(7n * 86400n)).to.emit(fx.settlement, "WithdrawalDelayIncreaseScheduled");
     });
   });
 
@@ -341,12 +344,118 @@ describe("Settlement roles", function () {
         fx.settlement,
         "SettlementPauseTooLong",
       );
+      // A pause of nothing would only start the cooldown: refused.
+      await expect(fx.settlement.connect(fx.guardian).pause(0n)).to.be.revertedWithCustomError(fx.settlement, "SettlementZeroAmount");
       expect(await fx.settlement.pausedUntil()).to.equal(0n);
+      const startedAt = BigInt(await time.latest()) + 1n;
+      await time.setNextBlockTimestamp(startedAt);
+      await fx.settlement.connect(fx.guardian).pause(2n * 86400n);
+      // A running pause may be extended, but never past MAX_PAUSE from its start.
+      await time.setNextBlockTimestamp(startedAt + 86400n);
+      await fx.settlement.connect(fx.guardian).pause(MAX_PAUSE - 86400n);
+      expect(await fx.settlement.pausedUntil()).to.equal(startedAt + MAX_PAUSE);
+      await time.setNextBlockTimestamp(startedAt + 86400n + 1n);
+      await expect(fx.settlement.connect(fx.guardian).pause(MAX_PAUSE - 86400n))
+        .to.be.revertedWithCustomError(fx.settlement, "SettlementPauseTooLong")
+        .withArgs(MAX_PAUSE + 1n, MAX_PAUSE);
+    });
+
+    it("refuses a re-pause right before a pause expires (SettlementPauseTooLong), then any pause during the cooldown (SettlementPauseCoolingDown)", async function () {
+      const ctx = await loadFixture(rolesFixture);
+      const { fx } = ctx;
+      expect(await fx.settlement.PAUSE_COOLDOWN()).to.equal(PAUSE_COOLDOWN);
+      const startedAt = BigInt(await time.latest()) + 1n;
+      await time.setNextBlockTimestamp(startedAt);
       await fx.settlement.connect(fx.guardian).pause(MAX_PAUSE);
-      // A second pause restarts from now, still bounded by MAX_PAUSE.
+      const endsAt = startedAt + MAX_PAUSE;
+      expect(await fx.settlement.nextPauseAt()).to.equal(endsAt + PAUSE_COOLDOWN);
+
+      // One minute before expiry: chaining another full pause is refused.
+      await time.setNextBlockTimestamp(endsAt - 60n);
+      await expect(fx.settlement.connect(fx.guardian).pause(MAX_PAUSE))
+        .to.be.revertedWithCustomError(fx.settlement, "SettlementPauseTooLong")
+        .withArgs(2n * MAX_PAUSE - 60n, MAX_PAUSE);
+      // Right after expiry: a new pause must wait for the cooldown.
+      await time.setNextBlockTimestamp(endsAt);
+      await expect(fx.settlement.connect(fx.guardian).pause(60n))
+        .to.be.revertedWithCustomError(fx.settlement, "SettlementPauseCoolingDown")
+        .withArgs(endsAt + PAUSE_COOLDOWN);
+      expect((await oneFill(ctx).settle()).settled).to.equal(1n);
+      await time.setNextBlockTimestamp(endsAt + PAUSE_COOLDOWN - 1n);
+      await expect(fx.settlement.connect(fx.guardian).pause(60n)).to.be.revertedWithCustomError(fx.settlement, "SettlementPauseCoolingDown");
+      await time.setNextBlockTimestamp(endsAt + PAUSE_COOLDOWN);
+      await expect(fx.settlement.connect(fx.guardian).pause(60n))
+        .to.emit(fx.settlement, "SettlementPausedUntil")
+        .withArgs(endsAt + PAUSE_COOLDOWN + 60n);
+    });
+
+    it("starts the cooldown when the guardian lifts a pause early, so unpause-then-pause cannot reset the clock", async function () {
+      const ctx = await loadFixture(rolesFixture);
+      const { fx } = ctx;
+      await fx.settlement.connect(fx.guardian).pause(MAX_PAUSE);
+      const liftedAt = BigInt(await time.latest()) + 3600n;
+      await time.setNextBlockTimestamp(liftedAt);
+      await fx.settlement.connect(fx.guardian).unpause();
+      expect(await fx.settlement.nextPauseAt()).to.equal(liftedAt + PAUSE_COOLDOWN);
+      await expect(fx.settlement.connect(fx.guardian).pause(MAX_PAUSE))
+        .to.be.revertedWithCustomError(fx.settlement, "SettlementPauseCoolingDown")
+        .withArgs(liftedAt + PAUSE_COOLDOWN);
+      // Unpausing again while not paused does not push the cooldown further out.
       await time.increase(86400n);
-      await fx.settlement.connect(fx.guardian).pause(MAX_PAUSE);
-      expect(await fx.settlement.pausedUntil()).to.equal(BigInt(await time.latest()) + MAX_PAUSE);
+      await fx.settlement.connect(fx.guardian).unpause();
+      expect(await fx.settlement.nextPauseAt()).to.equal(liftedAt + PAUSE_COOLDOWN);
+    });
+
+    it("keeps settlement paused at most MAX_PAUSE in any window of MAX_PAUSE + PAUSE_COOLDOWN, however a guardian chains pauses", async function () {
+      const ctx = await loadFixture(rolesFixture);
+      const { fx } = ctx;
+      const guardian = fx.settlement.connect(fx.guardian);
+      const STEP = 3n * 3600n;
+      const start = BigInt(await time.latest()) + 1n;
+      const end = start + 21n * 86400n;
+      /** Each successful pause or unpause: when, and the pausedUntil it set. */
+      const changes: { at: bigint; until: bigint }[] = [];
+      const attempt = async (at: bigint, call: () => Promise<unknown>) => {
+        await time.setNextBlockTimestamp(at);
+        try {
+          await call();
+          changes.push({ at, until: await fx.settlement.pausedUntil() });
+        } catch {
+          // A refused call may or may not have been mined: make sure `at` is used up.
+          if (BigInt(await time.latest()) < at) await hre.network.provider.send("evm_mine", []);
+        }
+      };
+      let step = 0;
+      for (let at = start; at < end; at += STEP, step++) {
+        // Greedy: try a full pause every step, and every fourth step also try to lift and
+        // re-pause, or to stretch the running pause by a shorter one.
+        await attempt(at, () => guardian.pause(MAX_PAUSE));
+        if (step % 4 === 1) {
+          await attempt(at + 1n, () => guardian.unpause());
+          await attempt(at + 2n, () => guardian.pause(MAX_PAUSE));
+        }
+        if (step % 4 === 3) await attempt(at + 1n, () => guardian.pause(MAX_PAUSE / 2n));
+      }
+      // Paused intervals: each change holds until its pausedUntil or the next change.
+      const intervals: [bigint, bigint][] = [];
+      changes.forEach((c, i) => {
+        const next = i + 1 < changes.length ? changes[i + 1].at : end + MAX_PAUSE;
+        const stop = c.until < next ? c.until : next;
+        if (stop > c.at) intervals.push([c.at, stop]);
+      });
+      const window = MAX_PAUSE + PAUSE_COOLDOWN;
+      let worst = 0n;
+      for (let w = start; w + window <= end + MAX_PAUSE; w += 3600n) {
+        let paused = 0n;
+        for (const [a, b] of intervals) {
+          const lo = a > w ? a : w;
+          const hi = b < w + window ? b : w + window;
+          if (hi > lo) paused += hi - lo;
+        }
+        if (paused > worst) worst = paused;
+      }
+      expect(intervals.length, "the guardian did pause").to.be.greaterThan(1);
+      expect(worst <= MAX_PAUSE, `paused ${worst} s in a ${window} s window`).to.equal(true);
     });
 
     it("lets the guardian lift a pause early (unpause)", async function () {

@@ -10,6 +10,7 @@ import {
   DEFAULT_PRICE,
   ONE_BASE,
   SkipReason,
+  buildOrder,
   deploySettlementFixture,
   fundTraders,
   makeFill,
@@ -138,7 +139,7 @@ describe("Settlement.settleBatch", function () {
       const nonce = batch.orders[cancelledMaker].nonce;
       await expect(fx.settlement.connect(await traderSigner(ctx.maker.address)).cancelNonces([nonce]))
         .to.emit(fx.settlement, "NonceCancelled")
-        .withArgs(hre.ethers.getAddress(ctx.maker.address), nonce);
+        .withArgs(hre.ethers.getAddress(ctx.maker.address), nonce, 0n);
       expect(await fx.settlement.isNonceSpent(ctx.maker.address, nonce)).to.equal(true);
 
       batch.fill(cancelledMaker, taker1, HALF);
@@ -170,6 +171,30 @@ describe("Settlement.settleBatch", function () {
       const taker = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
       const again = await settle(ctx.fx, [maker, taker.order], ["0x", taker.signature], [makeFill(9n, 0, 1, HALF)]);
       expect(again.skipped).to.deep.equal([{ fillId: 9n, reason: SkipReason.OrderCancelled }]);
+    });
+
+    it("reports the filled amount of a partially filled order when its nonce is cancelled, and keeps it readable (NonceCancelled, filledAmount, nonceFill)", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      const { maker } = await settlePair(ctx, { amount: ONE_BASE }, {}, (ONE_BASE * 3n) / 10n);
+      const trader = fx.settlement.connect(await traderSigner(ctx.maker.address));
+      const fresh = signedOrder(fx, ctx.maker, { isBuy: false }).order;
+      const makerAddress = hre.ethers.getAddress(ctx.maker.address);
+      // One call cancels the partially filled order and a fresh one: each event says how much
+      // of its order had been filled, so an indexer tells "cancelled at 0.3" from "cancelled unfilled".
+      await expect(trader.cancelNonces([maker.nonce, fresh.nonce]))
+        .to.emit(fx.settlement, "NonceCancelled")
+        .withArgs(makerAddress, maker.nonce, (ONE_BASE * 3n) / 10n)
+        .and.to.emit(fx.settlement, "NonceCancelled")
+        .withArgs(makerAddress, fresh.nonce, 0n);
+      // The order is closed for good at what it had filled.
+      expect(await fx.settlement.isNonceSpent(ctx.maker.address, maker.nonce)).to.equal(true);
+      expect(await fx.settlement.filledAmount(maker)).to.equal((ONE_BASE * 3n) / 10n);
+      const [prefix, filled] = await fx.settlement.nonceFill(ctx.maker.address, maker.nonce);
+      expect(prefix).to.equal(fx.hasher.hash(maker).slice(0, 34));
+      expect(filled).to.equal((ONE_BASE * 3n) / 10n);
+      // Cancelling it again reports nothing new: the nonce was already spent.
+      await expect(trader.cancelNonces([maker.nonce])).to.emit(fx.settlement, "NonceCancelled").withArgs(makerAddress, maker.nonce, 0n);
     });
 
     it("skips a fill whose order's nonce is below the trader's raised minimum nonce (NonceBelowMinimum)", async function () {
@@ -215,9 +240,8 @@ describe("Settlement.settleBatch", function () {
       const ctx = await loadFixture(batchFixture);
       const { outcome, maker } = await settlePair(ctx, { amount: ONE_BASE }, { amount: ONE_BASE }, ONE_BASE);
       expect(outcome.settled).to.equal(1n);
-      const makerHash = ctx.fx.hasher.hash(maker);
       expect(await ctx.fx.settlement.isNonceSpent(ctx.maker.address, maker.nonce)).to.equal(true);
-      expect(await ctx.fx.settlement.filledAmount(makerHash)).to.equal(0n);
+      expect(await ctx.fx.settlement.filledAmount(maker)).to.equal(0n);
 
       const taker = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
       for (const signature of ["0x", signedOrder(ctx.fx, ctx.maker, maker).signature] as const) {
@@ -225,6 +249,53 @@ describe("Settlement.settleBatch", function () {
         expect(again.skipped).to.deep.equal([{ fillId: 5n, reason: SkipReason.OrderCancelled }]);
       }
       expect(await vaultBalance(ctx.fx, ctx.maker.address, ctx.fx.baseAddress)).to.equal(START_BASE - ONE_BASE);
+    });
+  });
+
+  describe("a nonce backs one order", function () {
+    it("skips a second order that reuses a partially filled order's nonce (NonceInUse), and still fills the first in full", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      const first = signedOrder(fx, ctx.maker, { isBuy: false, amount: ONE_BASE });
+      // The trader signs a second order under the same nonce (say, a replacement at a better
+      // price): only one of the two may ever trade.
+      const second = signedOrder(fx, ctx.maker, { isBuy: false, amount: ONE_BASE, nonce: first.order.nonce, price: DEFAULT_PRICE - QUOTE_UNIT });
+      const taker = signedOrder(fx, ctx.taker, { isBuy: true, amount: 3n * ONE_BASE });
+      const partly = await settle(fx, [first.order, taker.order], [first.signature, taker.signature], [makeFill(1n, 0, 1, HALF)]);
+      expect(partly.settled).to.equal(1n);
+
+      const before = await snapshot(ctx);
+      const sibling = await settle(fx, [second.order, taker.order], [second.signature, "0x"], [makeFill(2n, 0, 1, HALF)]);
+      expect(sibling.skipped).to.deep.equal([{ fillId: 2n, reason: SkipReason.NonceInUse }]);
+      expect(await snapshot(ctx)).to.deep.equal(before);
+      expect(await fx.settlement.filledAmount(second.order)).to.equal(0n);
+      const [prefix, filled] = await fx.settlement.nonceFill(ctx.maker.address, first.order.nonce);
+      expect(prefix).to.equal(fx.hasher.hash(first.order).slice(0, 34));
+      expect(filled).to.equal(HALF);
+
+      // The first order fills to the end, which spends the nonce for both.
+      const rest = await settle(fx, [first.order, taker.order], ["0x", "0x"], [makeFill(3n, 0, 1, HALF)]);
+      expect(rest.skipped).to.deep.equal([]);
+      expect(await fx.settlement.isNonceSpent(ctx.maker.address, first.order.nonce)).to.equal(true);
+      expect(await vaultBalance(fx, ctx.maker.address, fx.baseAddress)).to.equal(START_BASE - ONE_BASE);
+      const after = await settle(fx, [second.order, taker.order], [second.signature, "0x"], [makeFill(4n, 0, 1, HALF)]);
+      expect(after.skipped).to.deep.equal([{ fillId: 4n, reason: SkipReason.OrderCancelled }]);
+    });
+
+    it("skips a second order under the same nonce as a taker too, in the same batch as the first one's next fill", async function () {
+      const ctx = await loadFixture(batchFixture);
+      const { fx } = ctx;
+      const first = signedOrder(fx, ctx.taker, { isBuy: true, amount: ONE_BASE });
+      const second = signedOrder(fx, ctx.taker, { isBuy: true, amount: ONE_BASE, nonce: first.order.nonce, price: DEFAULT_PRICE + QUOTE_UNIT });
+      const maker1 = signedOrder(fx, ctx.maker, { isBuy: false, amount: 2n * ONE_BASE });
+      expect((await settle(fx, [maker1.order, first.order], [maker1.signature, first.signature], [makeFill(1n, 0, 1, HALF)])).settled).to.equal(1n);
+      // A later batch: the second order is refused, and the first (listed in another batch) still fills.
+      const maker2 = signedOrder(fx, ctx.other, { isBuy: false, amount: 2n * ONE_BASE });
+      const refused = await settle(fx, [maker2.order, second.order], [maker2.signature, second.signature], [makeFill(2n, 0, 1, HALF)]);
+      expect(refused.skipped).to.deep.equal([{ fillId: 2n, reason: SkipReason.NonceInUse }]);
+      const ok = await settle(fx, [maker2.order, first.order], [maker2.signature, "0x"], [makeFill(3n, 0, 1, HALF)]);
+      expect(ok.skipped).to.deep.equal([]);
+      expect(await fx.settlement.isNonceSpent(ctx.taker.address, first.order.nonce)).to.equal(true);
     });
   });
 
@@ -446,18 +517,17 @@ describe("Settlement.settleBatch", function () {
       const { fx } = ctx;
       const { outcome, maker } = await settlePair(ctx, { amount: ONE_BASE }, { amount: 2n * ONE_BASE }, (ONE_BASE * 6n) / 10n);
       expect(outcome.settled).to.equal(1n);
-      const makerHash = fx.hasher.hash(maker);
-      expect(await fx.settlement.filledAmount(makerHash)).to.equal((ONE_BASE * 6n) / 10n);
+      expect(await fx.settlement.filledAmount(maker)).to.equal((ONE_BASE * 6n) / 10n);
       expect(await fx.settlement.isNonceSpent(ctx.maker.address, maker.nonce)).to.equal(false);
 
       const t2 = signedOrder(fx, ctx.taker, { isBuy: true, amount: 2n * ONE_BASE });
       const over = await settle(fx, [maker, t2.order], ["0x", t2.signature], [makeFill(1n, 0, 1, (ONE_BASE * 4n) / 10n + ATOM)]);
       expect(over.skipped).to.deep.equal([{ fillId: 1n, reason: SkipReason.Overfilled }]);
-      expect(await fx.settlement.filledAmount(makerHash)).to.equal((ONE_BASE * 6n) / 10n);
+      expect(await fx.settlement.filledAmount(maker)).to.equal((ONE_BASE * 6n) / 10n);
 
       const rest = await settle(fx, [maker, t2.order], ["0x", t2.signature], [makeFill(2n, 0, 1, (ONE_BASE * 4n) / 10n)]);
       expect(rest.skipped).to.deep.equal([]);
-      expect(await fx.settlement.filledAmount(makerHash)).to.equal(0n);
+      expect(await fx.settlement.filledAmount(maker)).to.equal(0n);
       expect(await fx.settlement.isNonceSpent(ctx.maker.address, maker.nonce)).to.equal(true);
       expect(await vaultBalance(fx, ctx.maker.address, fx.baseAddress)).to.equal(START_BASE - ONE_BASE);
     });
@@ -466,7 +536,6 @@ describe("Settlement.settleBatch", function () {
       const ctx = await loadFixture(batchFixture);
       const { fx } = ctx;
       const maker = signedOrder(fx, ctx.maker, { isBuy: false, amount: ONE_BASE });
-      const makerHash = fx.hasher.hash(maker.order);
       const tenth = ONE_BASE / 10n;
       let filled = 0n;
       for (const [i, tenths] of [2n, 3n, 4n].entries()) {
@@ -476,7 +545,7 @@ describe("Settlement.settleBatch", function () {
         ]);
         expect(outcome.skipped).to.deep.equal([]);
         filled += tenths * tenth;
-        expect(await fx.settlement.filledAmount(makerHash)).to.equal(filled);
+        expect(await fx.settlement.filledAmount(maker.order)).to.equal(filled);
       }
       // 9 tenths filled: 2 more tenths overfill, 1 more completes it.
       const taker = signedOrder(fx, ctx.taker, { isBuy: true });
@@ -486,7 +555,7 @@ describe("Settlement.settleBatch", function () {
       ]);
       expect(over.skipped).to.deep.equal([{ fillId: 4n, reason: SkipReason.Overfilled }]);
       expect(over.filled.map((f) => f.fillId)).to.deep.equal([5n]);
-      expect(await fx.settlement.filledAmount(makerHash)).to.equal(0n);
+      expect(await fx.settlement.filledAmount(maker.order)).to.equal(0n);
       expect(await fx.settlement.isNonceSpent(ctx.maker.address, maker.order.nonce)).to.equal(true);
     });
 
@@ -601,7 +670,7 @@ describe("Settlement.settleBatch", function () {
         makeFill(1n, 0, 1, HALF),
         makeFill(2n, 2, 1, HALF),
       ]);
-      expect(await ctx.fx.settlement.filledAmount(ctx.fx.hasher.hash(maker))).to.equal(HALF);
+      expect(await ctx.fx.settlement.filledAmount(maker)).to.equal(HALF);
     });
 
     it("reverts a batch with two different orders of one trader under the same nonce (SettlementOrdersNotSorted)", async function () {
@@ -625,6 +694,12 @@ describe("Settlement.settleBatch", function () {
       const [lowNonce, cancels] = makeTraders("settlement-batch-mixed", 2);
       await fundTraders(fx, [lowNonce.address, cancels.address], START_BASE, START_QUOTE);
       await fx.settlement.connect(await traderSigner(lowNonce.address)).raiseMinNonce(10n ** 15n);
+      // A wallet that burns all the gas it is given, with two orders.
+      const burner = await (await hre.ethers.getContractFactory("MockERC1271Wallet")).deploy(ctx.other.address, 9);
+      const burnerAddress = (await burner.getAddress()).toLowerCase() as Address;
+      await fundTraders(fx, [burnerAddress], START_BASE, 0n);
+      // An order of `other`, partially filled by an earlier batch; a sibling reuses its nonce.
+      const { maker: partial } = await settlePair(ctx, { amount: ONE_BASE }, {}, HALF, [0, 0], [ctx.other, ctx.taker]);
       const now = BigInt(await time.latest());
 
       const b = new BatchBuilder(fx);
@@ -653,6 +728,11 @@ describe("Settlement.settleBatch", function () {
       skip(SkipReason.TokenNotListed, b.fill(sell(ctx.maker, unlisted), buy(ctx.taker, unlisted), HALF));
       skip(SkipReason.FlagViolation, b.fill(sell(ctx.maker, { flags: OrderFlags.IOC }), buy(ctx.taker), HALF));
       skip(SkipReason.OrderOutOfRange, b.fill(sell(ctx.maker, { amount: 0n }), buy(ctx.taker), HALF));
+      const burnerFirst = b.add(buildOrder(fx, burnerAddress, { isBuy: false }), "0x01");
+      const burnerSecond = b.add(buildOrder(fx, burnerAddress, { isBuy: false }), "0x01");
+      skip(SkipReason.BadSignature, b.fill(burnerFirst, buy(ctx.taker), HALF));
+      skip(SkipReason.SignatureBudgetExhausted, b.fill(burnerSecond, buy(ctx.taker), HALF));
+      skip(SkipReason.NonceInUse, b.fill(sell(ctx.other, { nonce: partial.nonce, price: DEFAULT_PRICE - QUOTE_UNIT }), buy(ctx.taker), HALF));
       const good2 = b.fill(sell(ctx.other), buy(ctx.maker), HALF, 0, 30);
       await fx.settlement.connect(await traderSigner(cancels.address)).cancelNonces([b.orders[cancelled].nonce]);
 

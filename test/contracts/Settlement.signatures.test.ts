@@ -53,7 +53,12 @@ const WalletMode = {
   ReturnShortMagic: 7,
   ReturnLongMagic: 8,
   BurnGas: 9,
+  SpendGas: 10,
 } as const;
+
+/** SignatureLib.ERC1271_GAS_LIMIT and Settlement.ERC1271_BATCH_GAS_BUDGET. */
+const ERC1271_GAS_LIMIT = 250_000n;
+const ERC1271_BATCH_GAS_BUDGET = 500_000n;
 
 interface Ctx {
   fx: SettlementFixture;
@@ -97,10 +102,14 @@ async function settleHalf(ctx: Ctx, makerOrder: Order, makerSignature: Hex, take
 }
 
 async function expectSkippedWithBadSignature(ctx: Ctx, makerOrder: Order, makerSignature: Hex): Promise<void> {
+  await expectSkippedWith(ctx, makerOrder, makerSignature, SkipReason.BadSignature);
+}
+
+async function expectSkippedWith(ctx: Ctx, makerOrder: Order, makerSignature: Hex, reason: number): Promise<void> {
   const { takerOrder, takerSignature } = trade(ctx);
   const before = await balancesOf(ctx);
   const outcome = await settleHalf(ctx, makerOrder, makerSignature, takerOrder, takerSignature);
-  expect(outcome.skipped).to.deep.equal([{ fillId: 1n, reason: SkipReason.BadSignature }]);
+  expect(outcome.skipped).to.deep.equal([{ fillId: 1n, reason }]);
   expect(outcome.filled).to.have.length(0);
   expect(outcome.settled).to.equal(0n);
   expect(await balancesOf(ctx)).to.deep.equal(before);
@@ -394,13 +403,104 @@ describe("Settlement signatures", function () {
     }
   });
 
+  describe("EIP-1271 gas budget per batch", function () {
+    /**
+     * `count` funded wallets in `mode`, sorted by address (the order settleBatch checks them
+     * in), each with `ordersEach` sell orders of HALF, and one crossing buy of ctx.taker per
+     * wallet order. Fill k (from 1) pairs the k-th wallet order, in that order, with its buy.
+     */
+    async function walletBatch(ctx: Ctx, mode: number, count: number, ordersEach: number) {
+      const wallets = [];
+      for (let i = 0; i < count; i++) wallets.push(await deployWallet(ctx.other.address, mode));
+      wallets.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+      await fundTraders(ctx.fx, wallets.map((w) => w.address), 10n * ONE_BASE, 0n);
+      const orders: Order[] = [];
+      const signatures: Hex[] = [];
+      const fills = [];
+      for (const w of wallets) {
+        for (let k = 0; k < ordersEach; k++) {
+          const sell = buildOrder(ctx.fx, w.address, { isBuy: false });
+          const buy = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
+          orders.push(sell, buy.order);
+          signatures.push("0xc0ffee", buy.signature);
+          fills.push(makeFill(BigInt(fills.length + 1), orders.length - 2, orders.length - 1, HALF));
+        }
+      }
+      return { wallets, orders, signatures, fills };
+    }
+
+    it("exposes the per-call cap and the per-batch budget", async function () {
+      const ctx = await loadFixture(signaturesFixture);
+      expect(await ctx.fx.settlement.ERC1271_GAS_LIMIT()).to.equal(ERC1271_GAS_LIMIT);
+      expect(await ctx.fx.settlement.ERC1271_BATCH_GAS_BUDGET()).to.equal(ERC1271_BATCH_GAS_BUDGET);
+    });
+
+    it("asks a wallet that burned its whole gas cap nothing more in that batch: its other orders are skipped (SignatureBudgetExhausted)", async function () {
+      const ctx = await loadFixture(signaturesFixture);
+      const batch = await walletBatch(ctx, WalletMode.BurnGas, 1, 4);
+      const good = signedOrder(ctx.fx, ctx.maker, { isBuy: false });
+      const goodTaker = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
+      batch.orders.push(good.order, goodTaker.order);
+      batch.signatures.push(good.signature, goodTaker.signature);
+      batch.fills.push(makeFill(5n, batch.orders.length - 2, batch.orders.length - 1, HALF));
+      const outcome = await settle(ctx.fx, batch.orders, batch.signatures, batch.fills);
+      expect(outcome.skipped).to.deep.equal([
+        { fillId: 1n, reason: SkipReason.BadSignature },
+        { fillId: 2n, reason: SkipReason.SignatureBudgetExhausted },
+        { fillId: 3n, reason: SkipReason.SignatureBudgetExhausted },
+        { fillId: 4n, reason: SkipReason.SignatureBudgetExhausted },
+      ]);
+      expect(outcome.filled.map((f) => f.fillId)).to.deep.equal([5n]);
+      // One call's cap, not four.
+      expect(outcome.gasUsed).to.be.lessThan(ERC1271_GAS_LIMIT + 350_000n);
+    });
+
+    it("stops calling wallets once the batch's budget is spent, skipping their orders (SignatureBudgetExhausted), and settles the rest", async function () {
+      const ctx = await loadFixture(signaturesFixture);
+      const batch = await walletBatch(ctx, WalletMode.BurnGas, 5, 1);
+      const good = signedOrder(ctx.fx, ctx.maker, { isBuy: false });
+      const goodTaker = signedOrder(ctx.fx, ctx.taker, { isBuy: true });
+      batch.orders.push(good.order, goodTaker.order);
+      batch.signatures.push(good.signature, goodTaker.signature);
+      batch.fills.push(makeFill(6n, batch.orders.length - 2, batch.orders.length - 1, HALF));
+      const outcome = await settle(ctx.fx, batch.orders, batch.signatures, batch.fills);
+      // The first wallet burns a whole call; the second gets what is left of the budget (a
+      // little less than a call: the first call's own overhead counts too), so its failure is
+      // the budget's, not proof of a bad signature; the others are not called at all.
+      expect(outcome.skipped).to.deep.equal([
+        { fillId: 1n, reason: SkipReason.BadSignature },
+        { fillId: 2n, reason: SkipReason.SignatureBudgetExhausted },
+        { fillId: 3n, reason: SkipReason.SignatureBudgetExhausted },
+        { fillId: 4n, reason: SkipReason.SignatureBudgetExhausted },
+        { fillId: 5n, reason: SkipReason.SignatureBudgetExhausted },
+      ]);
+      expect(outcome.filled.map((f) => f.fillId)).to.deep.equal([6n]);
+      expect(outcome.gasUsed).to.be.lessThan(ERC1271_BATCH_GAS_BUDGET + 400_000n);
+    });
+
+    it("verifies costly honest wallets while the budget lasts, skips the one it cannot pay for (SignatureBudgetExhausted, not BadSignature), and settles it in a later batch", async function () {
+      const ctx = await loadFixture(signaturesFixture);
+      const batch = await walletBatch(ctx, WalletMode.SpendGas, 3, 1);
+      for (const w of batch.wallets) await w.wallet.setGasToSpend(200_000n);
+      const outcome = await settle(ctx.fx, batch.orders, batch.signatures, batch.fills);
+      expect(outcome.filled.map((f) => f.fillId)).to.deep.equal([1n, 2n]);
+      expect(outcome.skipped).to.deep.equal([{ fillId: 3n, reason: SkipReason.SignatureBudgetExhausted }]);
+
+      const third = batch.orders.slice(4);
+      const again = await settle(ctx.fx, third, batch.signatures.slice(4), [makeFill(4n, 0, 1, HALF)]);
+      expect(again.skipped).to.deep.equal([]);
+      expect(again.settled).to.equal(1n);
+      expect(await vaultBalance(ctx.fx, batch.wallets[2].address, ctx.fx.quoteAddress)).to.equal(HALF_QUOTE);
+    });
+  });
+
   describe("verified only the first time", function () {
     it("settles a partially filled order again in a later batch with an empty signature", async function () {
       const ctx = await loadFixture(signaturesFixture);
       const { makerOrder, takerOrder, takerSignature } = trade(ctx);
       const first = await settleHalf(ctx, makerOrder, signOrder(ctx.fx, ctx.maker, makerOrder), takerOrder, takerSignature);
       expect(first.settled).to.equal(1n);
-      expect(await ctx.fx.settlement.filledAmount(ctx.fx.hasher.hash(makerOrder))).to.equal(HALF);
+      expect(await ctx.fx.settlement.filledAmount(makerOrder)).to.equal(HALF);
 
       const second = await settleHalf(ctx, makerOrder, "0x", takerOrder, "0x");
       expect(second.skipped).to.deep.equal([]);
@@ -416,14 +516,16 @@ describe("Settlement signatures", function () {
       await expectSkippedWithBadSignature(ctx, makerOrder, "0x");
     });
 
-    it("checks the signature of an order that reuses a partially filled order's nonce", async function () {
+    it("skips an order that reuses a partially filled order's nonce whatever its signature (NonceInUse): the nonce backs the first order", async function () {
       const ctx = await loadFixture(signaturesFixture);
       const { makerOrder, takerOrder, takerSignature } = trade(ctx);
       await settleHalf(ctx, makerOrder, signOrder(ctx.fx, ctx.maker, makerOrder), takerOrder, takerSignature);
-      // Same trader and nonce, so the nonce is marked partially filled, but a different order.
+      // Same trader and nonce, so the nonce is marked partially filled, but a different order:
+      // it can neither ride on the first order's signature check nor be filled beside it.
       const sibling = { ...makerOrder, price: makerOrder.price - QUOTE_UNIT };
-      await expectSkippedWithBadSignature(ctx, sibling, "0x");
-      await expectSkippedWithBadSignature(ctx, sibling, signOrder(ctx.fx, ctx.other, sibling));
+      await expectSkippedWith(ctx, sibling, "0x", SkipReason.NonceInUse);
+      await expectSkippedWith(ctx, sibling, signOrder(ctx.fx, ctx.other, sibling), SkipReason.NonceInUse);
+      await expectSkippedWith(ctx, sibling, signOrder(ctx.fx, ctx.maker, sibling), SkipReason.NonceInUse);
     });
 
     it("does not ask a wallet again for an order it approved and that is partially filled", async function () {

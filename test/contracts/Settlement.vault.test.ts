@@ -320,6 +320,91 @@ describe("Settlement vault", function () {
       expect(await fx.base.balanceOf(alice.address)).to.equal(3n * ONE_BASE);
     });
 
+    it("applies a longer withdrawal delay only once the current delay has passed, and never moves a pending request's readyAt", async function () {
+      const ctx = await loadFixture(vaultFixture);
+      const { fx, alice, aliceSigner } = ctx;
+      const TWO_DAYS = 2n * 86400n;
+      await aliceDeposits(ctx, 5n * ONE_BASE);
+      await fx.settlement.connect(aliceSigner).requestWithdrawal(fx.baseAddress, ONE_BASE);
+      const [, pendingReadyAt] = await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress);
+
+      const scheduledAt = BigInt(await time.latest()) + 10n;
+      const effectiveAt = scheduledAt + WITHDRAWAL_DELAY;
+      await time.setNextBlockTimestamp(scheduledAt);
+      await expect(fx.settlement.connect(fx.admin).setWithdrawalDelay(TWO_DAYS))
+        .to.emit(fx.settlement, "WithdrawalDelayIncreaseScheduled")
+        .withArgs(TWO_DAYS, effectiveAt)
+        .and.not.to.emit(fx.settlement, "WithdrawalDelaySet");
+      expect(await fx.settlement.withdrawalDelay()).to.equal(WITHDRAWAL_DELAY);
+      expect(await fx.settlement.pendingWithdrawalDelay()).to.deep.equal([TWO_DAYS, effectiveAt]);
+      // The request made before the change keeps its readyAt, and finalizes then.
+      expect((await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress))[1]).to.equal(pendingReadyAt);
+
+      // Until effectiveAt, a new request still gets the current delay: traders who dislike the
+      // longer one have the whole current delay to leave under it.
+      await time.setNextBlockTimestamp(effectiveAt - 1n);
+      await fx.settlement.connect(aliceSigner).requestWithdrawal(fx.baseAddress, 2n * ONE_BASE);
+      expect((await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress))[1]).to.equal(effectiveAt - 1n + WITHDRAWAL_DELAY);
+
+      // From effectiveAt on, the longer delay binds new requests, without anybody executing it.
+      await time.setNextBlockTimestamp(effectiveAt);
+      await fx.base.mint(alice.address, ONE_BASE);
+      await fx.base.connect(aliceSigner).approve(fx.settlementAddress, ONE_BASE);
+      await fx.settlement.connect(aliceSigner).deposit(fx.baseAddress, ONE_BASE); // a transaction at effectiveAt
+      expect(await fx.settlement.withdrawalDelay()).to.equal(TWO_DAYS);
+      const requestedAt = BigInt(await time.latest()) + 5n;
+      await time.setNextBlockTimestamp(requestedAt);
+      await expect(fx.settlement.connect(aliceSigner).requestWithdrawal(fx.baseAddress, ONE_BASE))
+        .to.emit(fx.settlement, "WithdrawalRequested")
+        .withArgs(hre.ethers.getAddress(alice.address), hre.ethers.getAddress(fx.baseAddress), ONE_BASE, requestedAt + TWO_DAYS);
+    });
+
+    it("never lengthens a request made before a longer delay took effect: it finalizes at its own readyAt", async function () {
+      const ctx = await loadFixture(vaultFixture);
+      const { fx, alice, aliceSigner } = ctx;
+      await aliceDeposits(ctx, ONE_BASE);
+      await fx.settlement.connect(aliceSigner).requestWithdrawal(fx.baseAddress, ONE_BASE);
+      const [, readyAt] = await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress);
+      await fx.settlement.connect(fx.admin).setWithdrawalDelay(7n * 86400n);
+      await time.increaseTo(readyAt + WITHDRAWAL_DELAY); // past the increase's own effectiveAt too
+      expect(await fx.settlement.withdrawalDelay()).to.equal(7n * 86400n);
+      await fx.settlement.finalizeWithdrawal(alice.address, fx.baseAddress);
+      expect(await fx.base.balanceOf(alice.address)).to.equal(ONE_BASE);
+    });
+
+    it("applies a shorter withdrawal delay at once, dropping a scheduled increase; pending requests keep their readyAt", async function () {
+      const ctx = await loadFixture(vaultFixture);
+      const { fx, alice, aliceSigner } = ctx;
+      await aliceDeposits(ctx, 2n * ONE_BASE);
+      await fx.settlement.connect(aliceSigner).requestWithdrawal(fx.baseAddress, ONE_BASE);
+      const [, readyAt] = await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress);
+      await fx.settlement.connect(fx.admin).setWithdrawalDelay(86400n);
+      await expect(fx.settlement.connect(fx.admin).setWithdrawalDelay(600n)).to.emit(fx.settlement, "WithdrawalDelaySet").withArgs(600n);
+      expect(await fx.settlement.withdrawalDelay()).to.equal(600n);
+      expect(await fx.settlement.pendingWithdrawalDelay()).to.deep.equal([0n, 0n]);
+      await time.increase(WITHDRAWAL_DELAY + 1n);
+      expect(await fx.settlement.withdrawalDelay()).to.equal(600n);
+      // The earlier request is not shortened (the trader may request again to use the new delay).
+      expect((await fx.settlement.withdrawalRequest(alice.address, fx.baseAddress))[1]).to.equal(readyAt);
+    });
+
+    it("restarts the wait when a scheduled increase is replaced by another increase", async function () {
+      const ctx = await loadFixture(vaultFixture);
+      const { fx } = ctx;
+      await fx.settlement.connect(fx.admin).setWithdrawalDelay(86400n);
+      await time.increase(WITHDRAWAL_DELAY / 2n);
+      const at = BigInt(await time.latest()) + 1n;
+      await time.setNextBlockTimestamp(at);
+      await expect(fx.settlement.connect(fx.admin).setWithdrawalDelay(2n * 86400n))
+        .to.emit(fx.settlement, "WithdrawalDelayIncreaseScheduled")
+        .withArgs(2n * 86400n, at + WITHDRAWAL_DELAY);
+      await time.increaseTo(at + WITHDRAWAL_DELAY - 1n);
+      expect(await fx.settlement.withdrawalDelay()).to.equal(WITHDRAWAL_DELAY);
+      await time.increase(1n);
+      expect(await fx.settlement.withdrawalDelay()).to.equal(2n * 86400n);
+      expect(await fx.settlement.pendingWithdrawalDelay()).to.deep.equal([0n, 0n]);
+    });
+
     it("lets the operator release a pending withdrawal early, flagged early, and nobody else", async function () {
       const ctx = await loadFixture(vaultFixture);
       const { fx, alice, aliceSigner } = ctx;

@@ -186,6 +186,8 @@ export const SkipReason = {
   TokenNotListed: 14,
   FlagViolation: 15,
   OrderOutOfRange: 16,
+  SignatureBudgetExhausted: 17,
+  NonceInUse: 18,
 } as const;
 export type SkipReasonCode = (typeof SkipReason)[keyof typeof SkipReason];
 
