@@ -4,6 +4,7 @@
  * (../orders/signature: 64/65 bytes, v 27/28, low s); if that does not prove the trader signed
  * and a chain client is configured and the trader has code, EIP-1271 isValidSignature(digest,
  * signature), with the verifier's checker (cached code lookups, bounded RPC requests).
+ * The WebSocket's signed subscriptions are checked the same way (./ws/subscribeAuth.ts).
  */
 import { recoverSigner, type Address, type Hex, type OrderErrorCode } from "../orders";
 import { codeLookupFailure, type Erc1271Checker } from "../orders/verifier/erc1271";

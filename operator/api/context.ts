@@ -1,4 +1,5 @@
 /** Everything the routes share, built once by buildApi from its deps and config. */
+import type { ClientLimits } from "../config/load";
 import type { Logger } from "../log";
 import { createMarketRegistry, isMarketRegistry, type MarketRegistry, type OrderMarketLookup } from "../markets";
 import type { MatchingEngine } from "../matching";
@@ -6,6 +7,7 @@ import type { Registry } from "../metrics";
 import { CancelHasher, type CancelRules, type Clock, type IntakeRules, type OrderDomain } from "../orders";
 import { createErc1271Checker, type Erc1271Checker } from "../orders/verifier";
 import type { RedisClient } from "../redis";
+import { resolveClientLimits } from "./clientLimits";
 import { createApiMetrics, type ApiMetrics } from "./metrics";
 import { DEFAULT_API_SETTINGS, type ApiConfig, type ApiDeps, type ApiSettings } from "./types";
 
@@ -36,6 +38,8 @@ export interface ApiContext {
   lookup: OrderMarketLookup;
   chains: ReadonlyMap<number, ApiChain>;
   intakeRules: IntakeRules;
+  /** Per client address and WebSocket connection (./clientLimits.ts). */
+  clientLimits: ClientLimits;
   tasks?: ApiDeps["tasks"];
 }
 
@@ -72,6 +76,7 @@ export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logge
     lookup: { markets, domains: new Map(config.chains.map((c) => [c.chainId, c.orderDomain])) },
     chains,
     intakeRules: { maxExpirySeconds: config.limits.maxExpirySeconds },
+    clientLimits: resolveClientLimits(config.clientLimits),
     tasks: deps.tasks,
   };
 }

@@ -9,7 +9,8 @@
  *   409  it conflicts with what already happened (duplicate order, replayed cancel, closed order)
  *   413  the body is larger than the configured maximum
  *   422  well-formed, but this exchange will not accept it (market rules, funds, post-only)
- *   429  the trader's rate limit is exhausted (Retry-After says when to come back)
+ *   429  the trader's rate limit (RATE_LIMITED), or the client address's (RATE_LIMITED_IP), is
+ *        exhausted (Retry-After says when to come back)
  *   503  we cannot decide now (market halted, Redis, verifier or RPC unavailable): retry later
  *
  * MARKET_UNKNOWN of an order or a cancel is 422 (the request names a pair this exchange does
@@ -36,6 +37,8 @@ export const API_ERROR_HTTP_STATUS = {
   MARKET_NOT_FOUND: 404,
   /** GET /v1/ws without a WebSocket upgrade. */
   UPGRADE_REQUIRED: 426,
+  /** Too many requests from this client address in the window (HYPERINDEX_HTTP_RATE_LIMIT_PER_IP); Retry-After says when. */
+  RATE_LIMITED_IP: 429,
   /** Redis or the verifier pool is down (/health). */
   UNHEALTHY: 503,
   /** The server is shutting down. */

@@ -1,11 +1,6 @@
 /** How the API shows a market (GET /v1/markets): the limits the engine enforces, defaults included. */
 import type { Market, MarketStatus } from "../markets";
 
-/** Quote atoms of `amount` base atoms at `price`: exact in a valid market (see operator/markets). */
-export function quoteAmount(market: Market, price: bigint, amount: bigint): bigint {
-  return (price * amount) / market.scale;
-}
-
 /** GET /v1/markets entry. */
 export function marketView(m: Market, settlement: string | undefined, status: { status: MarketStatus; reason: string } | undefined): Record<string, unknown> {
   return {

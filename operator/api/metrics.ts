@@ -49,6 +49,12 @@ export function createApiMetrics(registry: Registry) {
       labelNames: ["type"],
       registers: [registry],
     }),
+    clientLimited: new Counter({
+      name: "hyperindex_api_client_limited_total",
+      help: "Requests, WebSocket connections and messages refused by the per-address and per-connection limits, by limit (http_ip, ws_connections_ip, ws_messages)",
+      labelNames: ["limit"],
+      registers: [registry],
+    }),
     wsSlowConsumers: new Counter({
       name: "hyperindex_api_ws_slow_consumer_disconnects_total",
       help: "WebSocket connections closed because they did not read fast enough",

@@ -15,12 +15,19 @@
  * server timeouts, checked every second); an idle keep-alive connection closes after
  * `keepAliveTimeoutMs`.
  *
+ * Bodies (./body.ts): at most maxBodyBytes; an oversize one is drained (up to
+ * clientLimits.maxBodyDrainBytes) before the 413, so the client reads it. Abuse
+ * (./clientLimits.ts): requests per client address, WebSocket connections per address and
+ * messages per connection are limited.
+ *
  * Routes and codes: ./README.md.
  */
 import http from "node:http";
 import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { componentLogger } from "../log";
+import { rawBodyParser } from "./body";
+import { registerHttpRateLimit } from "./clientLimits";
 import { createApiContext } from "./context";
 import { errorBody, toErrorResponse } from "./errors";
 import { toJson } from "./json";
@@ -73,7 +80,7 @@ export function buildApi(deps: ApiDeps, config: ApiConfig): FastifyInstance {
   // Every body is read raw, whatever its content type, and parsed by the routes with the
   // orders codec's rules: malformed JSON is BODY_NOT_JSON in our format, never fastify's.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("*", rawBodyParser({ maxBytes: config.limits.maxBodyBytes, drainBytes: ctx.clientLimits.maxBodyDrainBytes }));
   app.setReplySerializer((payload) => toJson(payload));
 
   app.setErrorHandler((error, request, reply) => {
@@ -143,6 +150,8 @@ export function buildApi(deps: ApiDeps, config: ApiConfig): FastifyInstance {
       app.websocketServer.close();
     },
   });
+  // Before the routes: it hooks every route added after it.
+  registerHttpRateLimit(app, { metrics: ctx.metrics }, ctx.clientLimits);
   app.register(async (instance) => {
     registerOrderRoutes(instance, ctx);
     registerCancelRoute(instance, ctx);

@@ -1,5 +1,6 @@
 /** What buildApi receives: its dependencies and the parts of the configuration it reads. */
 import type { ChainConfig, OperatorConfig } from "../config";
+import type { ClientLimits } from "../config/load";
 import type { Logger } from "../log";
 import type { MarketRegistry } from "../markets";
 import type { Market } from "../markets";
@@ -55,6 +56,8 @@ export interface ApiSettings {
   wsCursorSaveMs: number;
   /** Horizon of a signed cancel's expiry, seconds (its replay memory lasts as long). */
   cancelMaxExpirySeconds: number;
+  /** Horizon of a signed WebSocket subscription's expiry (orders:<trader>), seconds. */
+  wsAuthMaxExpirySeconds: number;
   /** GET /v1/book depth: default and bound. */
   defaultBookDepth: number;
   maxBookDepth: number;
@@ -83,6 +86,7 @@ export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
   wsConsumerName: "ws",
   wsCursorSaveMs: 1_000,
   cancelMaxExpirySeconds: 600,
+  wsAuthMaxExpirySeconds: 600,
   defaultBookDepth: 50,
   maxBookDepth: 500,
   healthTimeoutMs: 1_000,
@@ -100,6 +104,8 @@ export interface ApiConfig {
   /** Every market, each on one of `chains`. */
   markets: MarketRegistry | readonly Market[];
   limits: Pick<OperatorConfig["limits"], "maxBodyBytes" | "maxOrdersPerRequest" | "maxExpirySeconds">;
+  /** Per client address and WebSocket connection; DEFAULT_CLIENT_LIMITS (operator/config) for what is missing. */
+  clientLimits?: Partial<ClientLimits>;
   verifier?: Pick<OperatorConfig["verifier"], "erc1271TimeoutMs">;
   api?: Partial<ApiSettings>;
 }

@@ -49,6 +49,21 @@ export interface ChainConfig {
   sources: { chainId: string; rpcUrl: string; settlementAddress: string; commitmentAddress: string };
 }
 
+/** Limits per client address and per WebSocket connection, against abuse (operator/api). */
+export interface ClientLimits {
+  /** HTTP requests per client address per window, every route (WebSocket upgrades included). */
+  httpRequestsPerIp: number;
+  httpWindowMs: number;
+  /** Open WebSocket connections per client address. */
+  wsConnectionsPerIp: number;
+  /** Messages one WebSocket connection may send per second. */
+  wsMessagesPerSecond: number;
+  /** Loopback clients (127.0.0.0/8, ::1) are exempt from the per-address limits. */
+  exemptLoopback: boolean;
+  /** An oversize request body is read and discarded up to this many bytes before the 413 answer. */
+  maxBodyDrainBytes: number;
+}
+
 export interface OperatorConfig {
   redis: RedisConfig;
   /** Every chain served, ascending chain id; each market names one of them. */
@@ -75,6 +90,7 @@ export interface OperatorConfig {
     /** Latest accepted order expiry, in seconds from now. */
     maxExpirySeconds: bigint;
   };
+  clientLimits: ClientLimits;
   verifier: { poolSize: number; erc1271TimeoutMs: number };
   /** Background loops of the daemon (operator/tasks). */
   tasks: { sweepIntervalMs: number; journalTrimIntervalMs: number };
@@ -155,6 +171,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       cancelRateLimit: { burst: e.HYPERINDEX_RATE_LIMIT_CANCEL_BURST, perSecond: e.HYPERINDEX_RATE_LIMIT_CANCEL_PER_SECOND },
       maxOpenOrdersPerTrader: e.HYPERINDEX_MAX_OPEN_ORDERS_PER_TRADER,
       maxExpirySeconds: BigInt(e.HYPERINDEX_MAX_EXPIRY_SECONDS),
+    },
+    clientLimits: {
+      httpRequestsPerIp: e.HYPERINDEX_HTTP_RATE_LIMIT_PER_IP,
+      httpWindowMs: e.HYPERINDEX_HTTP_RATE_LIMIT_WINDOW_MS,
+      wsConnectionsPerIp: e.HYPERINDEX_WS_MAX_CONNECTIONS_PER_IP,
+      wsMessagesPerSecond: e.HYPERINDEX_WS_MAX_MESSAGES_PER_SECOND,
+      exemptLoopback: e.HYPERINDEX_CLIENT_LIMITS_EXEMPT_LOOPBACK,
+      maxBodyDrainBytes: e.HYPERINDEX_MAX_BODY_DRAIN_BYTES,
     },
     verifier: { poolSize: e.HYPERINDEX_VERIFIER_POOL_SIZE, erc1271TimeoutMs: e.HYPERINDEX_ERC1271_TIMEOUT_MS },
     tasks: { sweepIntervalMs: e.HYPERINDEX_SWEEP_INTERVAL_MS, journalTrimIntervalMs: e.HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS },

@@ -26,6 +26,20 @@ export const DEFAULT_LIMITS = {
   maxOpenOrdersPerTrader: 1_000,
 } as const;
 
+/**
+ * Default limits per client address and per WebSocket connection (operator/api). Loopback
+ * clients are exempt from the per-address ones, so the engine benchmark (thousands of requests
+ * a second from 127.0.0.1) and a reverse proxy on the same host are never limited.
+ */
+export const DEFAULT_CLIENT_LIMITS = {
+  httpRequestsPerIp: 1_000,
+  httpWindowMs: 1_000,
+  wsConnectionsPerIp: 50,
+  wsMessagesPerSecond: 100,
+  exemptLoopback: true,
+  maxBodyDrainBytes: 1_048_576,
+} as const;
+
 type Raw = string | undefined;
 
 function issue(ctx: z.RefinementCtx, message: string): never {
@@ -58,6 +72,10 @@ function integer(what: string, min: number, max: number) {
 }
 
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => integer("a positive integer", 1, max);
+
+function boolean(v: string, ctx: z.RefinementCtx): boolean {
+  return v === "true" ? true : v === "false" ? false : issue(ctx, `expected true or false, got ${show(v)}`);
+}
 
 function oneOf<T extends string>(values: readonly T[]) {
   return (v: string, ctx: z.RefinementCtx): T =>
@@ -153,6 +171,13 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_RATE_LIMIT_CANCEL_PER_SECOND: withDefault(DEFAULT_LIMITS.cancelRateLimit.perSecond, positiveInt()),
     HYPERINDEX_MAX_OPEN_ORDERS_PER_TRADER: withDefault(DEFAULT_LIMITS.maxOpenOrdersPerTrader, positiveInt()),
     HYPERINDEX_MAX_EXPIRY_SECONDS: withDefault(30 * 86_400, positiveInt()),
+    // Limits per client address and WebSocket connection (abuse)
+    HYPERINDEX_HTTP_RATE_LIMIT_PER_IP: withDefault(DEFAULT_CLIENT_LIMITS.httpRequestsPerIp, positiveInt()),
+    HYPERINDEX_HTTP_RATE_LIMIT_WINDOW_MS: withDefault(DEFAULT_CLIENT_LIMITS.httpWindowMs, positiveInt(3_600_000)),
+    HYPERINDEX_WS_MAX_CONNECTIONS_PER_IP: withDefault(DEFAULT_CLIENT_LIMITS.wsConnectionsPerIp, positiveInt()),
+    HYPERINDEX_WS_MAX_MESSAGES_PER_SECOND: withDefault(DEFAULT_CLIENT_LIMITS.wsMessagesPerSecond, positiveInt()),
+    HYPERINDEX_CLIENT_LIMITS_EXEMPT_LOOPBACK: withDefault<boolean>(DEFAULT_CLIENT_LIMITS.exemptLoopback, boolean),
+    HYPERINDEX_MAX_BODY_DRAIN_BYTES: withDefault(DEFAULT_CLIENT_LIMITS.maxBodyDrainBytes, positiveInt(1024 * 1024 * 1024)),
     // Verifier
     HYPERINDEX_VERIFIER_POOL_SIZE: withDefault(machine.cpuCount, positiveInt(1_024)),
     HYPERINDEX_ERC1271_TIMEOUT_MS: withDefault(2_000, positiveInt(60_000)),

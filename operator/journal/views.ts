@@ -1,6 +1,7 @@
 /**
- * The public view of a journal fill: atoms instead of ticks and lots, with fees. The engine's
- * placement results and the WebSocket trades carry it.
+ * The public view of a journal fill: atoms instead of ticks and lots, with fees and time. The
+ * one shape of a fill in the API: the engine's placement results (POST /v1/orders `fills[]`)
+ * and the WebSocket trades carry it as is.
  */
 import { fillAmounts } from "../ledger/fillOps";
 import type { Market } from "../markets/types";
@@ -27,6 +28,8 @@ export interface Fill {
   /** Fee paid by the maker, in what it receives (base if it bought, quote if it sold). */
   makerFee: bigint;
   takerFee: bigint;
+  /** When the engine matched it: unix ms, the engine's clock. */
+  ts: number;
 }
 
 export function fillView(market: Market, f: FillEntry): Fill {
@@ -46,5 +49,6 @@ export function fillView(market: Market, f: FillEntry): Fill {
     takerFeeBps: f.takerFeeBps,
     makerFee: a.makerFee,
     takerFee: a.takerFee,
+    ts: f.ts,
   };
 }

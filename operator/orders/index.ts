@@ -60,3 +60,16 @@ export {
   type CancelRules,
   type SignedCancel,
 } from "./cancel";
+export {
+  SUBSCRIBE_EIP712_TYPES,
+  SUBSCRIBE_TYPEHASH,
+  SUBSCRIBE_TYPE_STRING,
+  encodeSubscribeStruct,
+  ordersChannel,
+  signSubscribe,
+  subscribeDigest,
+  subscribeStructHash,
+  subscribeTypedData,
+  type Subscribe,
+  type WireSubscribeAuth,
+} from "./subscribe";

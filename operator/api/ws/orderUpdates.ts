@@ -1,6 +1,7 @@
 /**
  * Order updates of the orders:<trader> channel, derived from a market's journal read
- * (operator/journal readJournal): "accepted" (accepted stream), "fill" (fills stream, maker and taker side),
+ * (operator/journal readJournal): "accepted" (accepted stream), "fill" (fills stream, maker and
+ * taker side, with the fee this trader paid: `fee` in `feeToken`, at `feeBps`),
  * "cancelled" (closed stream: cancelled, IOC remainder, expired, self-trade; with the reason).
  * Cancels of every API process and of the engine's sweeps are on the closed stream, so
  * they all reach the channel.
@@ -60,6 +61,7 @@ export async function collectOrderUpdates(
     const t = tradeOf(market, fill);
     for (const [role, trader, orderHash] of [["maker", t.maker, t.makerHash], ["taker", t.taker, t.takerHash]] as const) {
       if (!traders.has(trader)) continue;
+      const isBuy = (role === "taker") === t.takerIsBuy;
       pending.push({
         trader,
         orderHash,
@@ -68,12 +70,16 @@ export async function collectOrderUpdates(
           orderHash,
           ...base,
           role,
-          status: v !== null && v.remainingAmount === 0n && lastFill.get(orderHash) === t.fillCtr ? "filled" : "partially_filled",
+          status: v !== null && v.remainingAmount === 0n && lastFill.get(orderHash) === fill.fillCtr ? "filled" : "partially_filled",
           fillId: t.fillId,
-          side: (role === "taker") === (t.takerSide === "buy") ? "buy" : "sell",
+          side: isBuy ? "buy" : "sell",
           price: t.price,
           amount: t.amount,
           quoteAmount: t.quoteAmount,
+          // What this trader paid, in what it receives: base if it bought, quote if it sold.
+          fee: role === "maker" ? t.makerFee : t.takerFee,
+          feeBps: role === "maker" ? t.makerFeeBps : t.takerFeeBps,
+          feeToken: isBuy ? market.baseToken : market.quoteToken,
           ts: t.ts,
           ...state(v),
         }),

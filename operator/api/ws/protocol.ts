@@ -3,15 +3,18 @@
  *
  * Client -> server:
  *   { "op": "subscribe" | "unsubscribe", "channel": "book:<market>" | "trades:<market>" | "orders:<trader>", "id"?: string | int }
+ *   { "op": "subscribe", "channel": "orders:<trader>", "auth": { "expiry", "signature", "domain"? }, "id"?: ... }
  *   { "op": "ping", "id"?: ... }
- *   <market> is a symbol (any case) or a market id; <trader> an address.
+ *   <market> is a symbol (any case) or a market id; <trader> an address. Subscribing to
+ *   orders:<trader> needs `auth`, the trader's signed Subscribe (../../orders/subscribe.ts,
+ *   checked by ./subscribeAuth.ts); nothing else takes it.
  * Server -> client: subscribed / unsubscribed / pong acks (echoing id and the channel's canonical
  * name: "book:WETH-USDC", "orders:0xabc…" lower-case), error { code, message, details }, and
  * the data messages book / trades / orders (./ticker.ts).
  */
 import { BaseError, type BaseErrorOptions } from "../../errors";
 import type { Market } from "../../markets";
-import { decodeAddress, type Address } from "../../orders";
+import { OrderValidationError, UINT64_MAX, decodeAddress, decodeDomain, decodeSignature, decodeUintString, type Address, type Hex, type OrderDomain } from "../../orders";
 import type { MarketRegistry } from "../../markets";
 
 /** Close codes the server uses. */
@@ -22,6 +25,8 @@ export const WS_CLOSE = {
   MESSAGE_TOO_BIG: 1009,
   /** The client did not read fast enough: its unsent data passed the per-connection bound. */
   SLOW_CONSUMER: 4001,
+  /** The client's address already has the most WebSocket connections allowed. */
+  TOO_MANY_CONNECTIONS: 4029,
 } as const;
 
 export const WS_ERROR_CODES = {
@@ -40,8 +45,20 @@ export const WS_ERROR_CODES = {
   WS_TOO_MANY_SUBSCRIPTIONS: "WS_TOO_MANY_SUBSCRIPTIONS",
   /** unsubscribe from a channel the connection is not subscribed to. */
   WS_NOT_SUBSCRIBED: "WS_NOT_SUBSCRIBED",
-  /** The subscription could not be set up now (Redis unavailable): retry. */
+  /** The subscription could not be set up now (Redis or the chain's RPC unavailable): retry. */
   WS_UNAVAILABLE: "WS_UNAVAILABLE",
+  /** subscribe to orders:<trader> without `auth`. */
+  WS_AUTH_REQUIRED: "WS_AUTH_REQUIRED",
+  /** The signed subscription's expiry has passed: sign a new one. */
+  WS_AUTH_EXPIRED: "WS_AUTH_EXPIRED",
+  /** The signed subscription expires beyond the horizon (10 minutes by default). */
+  WS_AUTH_EXPIRY_TOO_FAR: "WS_AUTH_EXPIRY_TOO_FAR",
+  /** The signature does not prove the trader signed this subscription (details.reason says why), or its domain is not served. */
+  WS_AUTH_INVALID: "WS_AUTH_INVALID",
+  /** More messages than the per-connection limit in the current second; the message was ignored. */
+  WS_RATE_LIMITED: "WS_RATE_LIMITED",
+  /** The client's address has the most connections allowed; this one is closed (4029). */
+  WS_TOO_MANY_CONNECTIONS: "WS_TOO_MANY_CONNECTIONS",
 } as const;
 
 export type WsErrorCode = keyof typeof WS_ERROR_CODES;
@@ -62,11 +79,20 @@ export type Channel =
 
 export type RequestId = string | number;
 
+/** The decoded `auth` of a subscribe to orders:<trader>. */
+export interface SubscribeAuth {
+  expiry: bigint;
+  signature: Hex;
+  domain?: OrderDomain;
+}
+
 export type ClientMessage =
-  | { op: "subscribe" | "unsubscribe"; channel: Channel; id?: RequestId }
+  | { op: "subscribe"; channel: Channel; id?: RequestId; auth?: SubscribeAuth }
+  | { op: "unsubscribe"; channel: Channel; id?: RequestId }
   | { op: "ping"; id?: RequestId };
 
-const KEYS = ["op", "channel", "id"];
+const KEYS = ["op", "channel", "id", "auth"];
+const AUTH_KEYS = ["expiry", "signature", "domain"];
 
 /** Parses one client message; throws WsProtocolError (with the request id in details if readable). */
 export function parseClientMessage(text: string, markets: MarketRegistry): ClientMessage {
@@ -87,7 +113,7 @@ export function parseClientMessage(text: string, markets: MarketRegistry): Clien
   const ctx = id === undefined ? {} : { id };
   const unknown = Object.keys(obj).find((k) => !KEYS.includes(k));
   if (unknown !== undefined) {
-    throw new WsProtocolError("WS_BAD_MESSAGE", `unknown field ${JSON.stringify(unknown.slice(0, 40))}; expected op, channel, id`, { details: ctx });
+    throw new WsProtocolError("WS_BAD_MESSAGE", `unknown field ${JSON.stringify(unknown.slice(0, 40))}; expected op, channel, id, auth`, { details: ctx });
   }
   if (typeof obj.op !== "string") throw new WsProtocolError("WS_BAD_MESSAGE", "op must be a string", { details: ctx });
   if (obj.op === "ping") return { op: "ping", id: id as RequestId | undefined };
@@ -95,7 +121,36 @@ export function parseClientMessage(text: string, markets: MarketRegistry): Clien
     throw new WsProtocolError("WS_UNKNOWN_OP", `unknown op ${JSON.stringify(obj.op.slice(0, 40))}; expected subscribe, unsubscribe or ping`, { details: ctx });
   }
   if (typeof obj.channel !== "string") throw new WsProtocolError("WS_BAD_MESSAGE", "channel must be a string", { details: ctx });
-  return { op: obj.op, channel: parseChannel(obj.channel, markets, ctx), id: id as RequestId | undefined };
+  const channel = parseChannel(obj.channel, markets, ctx);
+  if (obj.op === "unsubscribe" || channel.kind !== "orders") {
+    if (obj.auth !== undefined) {
+      throw new WsProtocolError("WS_BAD_MESSAGE", "auth is for subscribing to orders:<trader> only", { details: { ...ctx, channel: channel.name } });
+    }
+    return { op: obj.op, channel, id: id as RequestId | undefined };
+  }
+  const auth = obj.auth === undefined ? undefined : parseAuth(obj.auth, { ...ctx, channel: channel.name });
+  return { op: "subscribe", channel, id: id as RequestId | undefined, ...(auth === undefined ? {} : { auth }) };
+}
+
+/** `auth`: { expiry (unix seconds: decimal string or integer), signature, domain? }; WS_BAD_MESSAGE if malformed. */
+function parseAuth(value: unknown, ctx: Record<string, unknown>): SubscribeAuth {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new WsProtocolError("WS_BAD_MESSAGE", 'auth must be an object { "expiry", "signature", "domain"? }', { details: ctx });
+  }
+  const obj = value as Record<string, unknown>;
+  const unknown = Object.keys(obj).find((k) => !AUTH_KEYS.includes(k));
+  if (unknown !== undefined) {
+    throw new WsProtocolError("WS_BAD_MESSAGE", `unknown field auth.${unknown.slice(0, 40)}; expected expiry, signature, domain`, { details: ctx });
+  }
+  try {
+    const expiry = typeof obj.expiry === "number" && Number.isSafeInteger(obj.expiry) && obj.expiry >= 0 ? BigInt(obj.expiry) : decodeUintString(obj.expiry, "auth.expiry", UINT64_MAX, "uint64");
+    const auth: SubscribeAuth = { expiry, signature: decodeSignature(obj.signature, "auth.signature") };
+    if (obj.domain !== undefined) auth.domain = decodeDomain(obj.domain, "auth.domain");
+    return auth;
+  } catch (error) {
+    if (!(error instanceof OrderValidationError)) throw error;
+    throw new WsProtocolError("WS_BAD_MESSAGE", error.message, { details: { ...ctx, ...error.details } });
+  }
 }
 
 export function parseChannel(text: string, markets: MarketRegistry, ctx: Record<string, unknown> = {}): Channel {

@@ -1,12 +1,19 @@
-/** GET /v1/ws: the WebSocket endpoint (protocol in ./protocol.ts and ../README.md). */
-import type { FastifyInstance } from "fastify";
-import type WebSocket from "ws";
+/**
+ * GET /v1/ws: the WebSocket endpoint (protocol in ./protocol.ts and ../README.md). Per client
+ * address at most `wsConnectionsPerIp` connections, per connection `wsMessagesPerSecond`
+ * messages (../clientLimits.ts); orders:<trader> needs the trader's signed Subscribe
+ * (./subscribeAuth.ts).
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import WebSocket from "ws";
+import { MessageWindow, WsConnectionsPerIp } from "../clientLimits";
 import type { ApiContext } from "../context";
 import { ApiError, toErrorResponse } from "../errors";
 import { toJson } from "../json";
 import { sendError } from "../reply";
 import type { SubscriptionHub, WsConnection } from "./hub";
 import { WS_CLOSE, WsProtocolError, parseClientMessage, type ClientMessage } from "./protocol";
+import { checkSubscribeAuth } from "./subscribeAuth";
 import type { Ticker } from "./ticker";
 
 export interface WsRouteDeps {
@@ -16,31 +23,58 @@ export interface WsRouteDeps {
 }
 
 export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
+  const perIp = new WsConnectionsPerIp(deps.ctx.clientLimits);
   app.route({
     method: "GET",
     url: "/v1/ws",
     // A plain GET (no Upgrade header) is told what to do instead of getting an empty 404.
     handler: async (_request, reply) =>
       sendError(reply.header("upgrade", "websocket"), toErrorResponse(new ApiError("UPGRADE_REQUIRED", "connect with a WebSocket client (Upgrade: websocket)"))),
-    wsHandler: (socket: WebSocket) => onConnection(deps, socket),
+    wsHandler: (socket: WebSocket, request: FastifyRequest) => onConnection(deps, perIp, socket, request.ip),
   });
 }
 
-function onConnection(deps: WsRouteDeps, socket: WebSocket): void {
-  const { hub } = deps;
+function onConnection(deps: WsRouteDeps, perIp: WsConnectionsPerIp, socket: WebSocket, ip: string): void {
+  const { hub, ctx } = deps;
   if (hub.isClosing) {
     socket.close(WS_CLOSE.GOING_AWAY, "server shutting down");
     return;
   }
+  // ws emits errors of a broken connection here; the close event follows.
+  socket.on("error", () => undefined);
+  if (!perIp.tryOpen(ip)) {
+    const max = ctx.clientLimits.wsConnectionsPerIp;
+    ctx.metrics.clientLimited.inc({ limit: "ws_connections_ip" });
+    const error = new WsProtocolError("WS_TOO_MANY_CONNECTIONS", `at most ${max} WebSocket connections per address; close one first`, { details: { max } });
+    socket.send(toJson({ type: "error", error: error.toJSON() }));
+    socket.close(WS_CLOSE.TOO_MANY_CONNECTIONS, "too many connections from this address");
+    // Destroyed if it does not take the close frame in time.
+    setTimeout(() => socket.readyState !== WebSocket.CLOSED && socket.terminate(), ctx.settings.wsCloseGraceMs).unref();
+    return;
+  }
   const conn = hub.add(socket);
+  const window = new MessageWindow(ctx.clientLimits.wsMessagesPerSecond);
   socket.on("message", (data, isBinary) => {
+    const taken = window.take();
+    if (!taken.ok) {
+      if (taken.tell) {
+        ctx.metrics.clientLimited.inc({ limit: "ws_messages" });
+        const max = ctx.clientLimits.wsMessagesPerSecond;
+        const error = new WsProtocolError("WS_RATE_LIMITED", `at most ${max} messages per second; this one and the rest of this second are ignored`, {
+          details: { max, retryAfterMs: taken.retryAfterMs },
+        });
+        reply(hub, conn, "error", { error: error.toJSON() });
+      }
+      return;
+    }
     onMessage(deps, conn, data, isBinary).catch((error: unknown) => {
       deps.ctx.logger.error({ err: error, conn: conn.id }, "WebSocket message handling failed");
     });
   });
-  socket.on("close", () => hub.remove(conn));
-  // ws emits errors of a broken connection here; the close event follows.
-  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    hub.remove(conn);
+    perIp.closed(ip);
+  });
 }
 
 async function onMessage(deps: WsRouteDeps, conn: WsConnection, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
@@ -65,6 +99,12 @@ async function onMessage(deps: WsRouteDeps, conn: WsConnection, data: WebSocket.
       hub.unsubscribe(conn, channel);
       reply(hub, conn, "unsubscribed", { channel: channel.name, ...id });
       return;
+    }
+    if (channel.kind === "orders") {
+      await checkSubscribeAuth(
+        { chains: ctx.chains, clock: ctx.clock, erc1271TimeoutMs: ctx.config.verifier?.erc1271TimeoutMs },
+        { trader: channel.trader, channel: channel.name, auth: message.auth, maxExpirySeconds: ctx.settings.wsAuthMaxExpirySeconds },
+      );
     }
     hub.subscribe(conn, channel);
     // Stream channels: the cursor exists before the ack, so nothing after the ack is missed.

@@ -122,10 +122,7 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
             tick: tickNo,
             market: market.id,
             symbol: market.symbol,
-            trades: read.fills.map((f) => {
-              const { fillCtr: _, ...t } = tradeOf(market, f);
-              return t;
-            }),
+            trades: read.fills.map((f) => tradeOf(market, f)),
           });
           for (const conn of subs.conns) hub.send(conn, "trades", text);
         }

@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { AddressInfo } from "node:net";
 import { buildApi, closeApi } from "../../../operator/api";
 import { creditDeposit } from "../../../operator/ledger";
 import { parseMarketConfig, type Market } from "../../../operator/markets";
@@ -19,6 +20,7 @@ import {
   encodeSignedCancel,
   encodeSignedOrder,
   signDigest,
+  signSubscribe,
   type Address,
   type Cancel,
   type Hex,
@@ -31,6 +33,7 @@ import type { Trader } from "../../helpers/settlementFixture";
 import { BTC_USDC, CHAIN, ETH_USDC, FEE_ACCOUNT, TestClock, USDC, WBTC, WETH, dumpKeys, ledgerOf, silentLogger, startEngine } from "../matching/fixtures";
 import { DOMAIN, SETTLEMENT, sign } from "../orders/fixture";
 import { ALICE, BOB, BOOKKEEPING_KEYS, CAROL, TEST_LIMITS } from "./fixture";
+import { TestClient } from "./wsClient";
 
 const CHAIN_T = 998;
 const SETTLEMENT_T = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as Address;
@@ -382,5 +385,29 @@ describe("operator/api on two chains", function () {
     expect(btcAll.statusCode, btcAll.body).to.equal(200);
     expect(btcAll.json().results.map((r: any) => r.orderHash)).to.deep.equal([btc.orderHash]);
     expect(await stateOf(here.orderHash)).to.equal("open");
+  });
+
+  // ---------------------------------------------------------------- WebSocket
+
+  it("opens a trader's orders channel with a subscription signed for either chain's domain, named or found; refuses a domain not served", async () => {
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const c = await TestClient.connect(`ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`);
+    try {
+      const channel = `orders:${ALICE.address}`;
+      const expiry = BigInt(Math.floor(clock.now() / 1000) + 60);
+      const auth = (domain: OrderDomain, nameDomain = true) => signSubscribe(ALICE.privateKey, { domain, trader: ALICE.address, expiry, nameDomain });
+      const answer = async (a: unknown, id: number) => {
+        const m = await c.request({ op: "subscribe", channel, auth: a }, id);
+        return m.type === "error" ? [m.error.code, m.error.details.reason] : [m.type];
+      };
+      expect(await answer(auth(DOMAIN_T), 1)).to.deep.equal(["subscribed"]);
+      expect(await answer(auth(DOMAIN_T, false), 2)).to.deep.equal(["subscribed"]);
+      expect(await answer(auth(DOMAIN, false), 3)).to.deep.equal(["subscribed"]);
+      // Signed for chain 999, saying 998: not the trader's signature in that domain.
+      expect(await answer({ ...auth(DOMAIN), domain: auth(DOMAIN_T).domain }, 4)).to.deep.equal(["WS_AUTH_INVALID", "SIGNER_MISMATCH"]);
+      expect(await answer(auth({ chainId: 1n, verifyingContract: SETTLEMENT }), 5)).to.deep.equal(["WS_AUTH_INVALID", "DOMAIN_NOT_SERVED"]);
+    } finally {
+      c.close();
+    }
   });
 });

@@ -16,10 +16,13 @@ import {
   encodeSignedCancel,
   encodeSignedOrder,
   signDigest,
+  signSubscribe,
   type Cancel,
   type Hex,
   type Order,
+  type OrderDomain,
   type VerifierPool,
+  type WireSubscribeAuth,
 } from "../../../operator/orders";
 import type { Market } from "../../../operator/markets";
 import { useRedisServer, type RedisServer } from "../../helpers/redis";
@@ -52,6 +55,7 @@ export interface StartOptions {
   engine?: Partial<EngineConfig>;
   api?: Partial<ApiSettings>;
   limits?: Partial<ApiConfig["limits"]>;
+  clientLimits?: ApiConfig["clientLimits"];
   deps?: Partial<ApiDeps>;
 }
 
@@ -87,7 +91,13 @@ export async function reset(h: Harness, options: StartOptions = {}): Promise<voi
   };
   h.app = buildApi(
     { engine: h.engine, verifier, redis: h.redis, logger: silentLogger, metrics: h.registry, clock: h.clock, ...options.deps },
-    { chains: [{ chainId: CHAIN, orderDomain: DOMAIN }], markets: [ETH_USDC, BTC_USDC], limits: { ...TEST_LIMITS, ...options.limits }, api: { wsTickMs: 50, ...options.api } },
+    {
+      chains: [{ chainId: CHAIN, orderDomain: DOMAIN }],
+      markets: [ETH_USDC, BTC_USDC],
+      limits: { ...TEST_LIMITS, ...options.limits },
+      clientLimits: options.clientLimits,
+      api: { wsTickMs: 50, ...options.api },
+    },
   );
   await h.app.ready();
   for (const t of traders) await fund(h.engine, t.address);
@@ -161,6 +171,15 @@ export function cancelBody(cancel: Cancel, signer: Trader): Record<string, unkno
 
 export function cancelHashOf(cancel: Cancel): Hex {
   return cancelHasher.hash(cancel);
+}
+
+/**
+ * The `auth` of a subscription to `trader`'s orders channel, signed by `signer` (the trader by
+ * default) for `domain` (the fixture's), expiring `ttl` seconds after the clock's now (60 s).
+ */
+export function subscribeAuth(h: Harness, trader: Trader, options: { signer?: Trader; ttl?: number; domain?: OrderDomain; nameDomain?: boolean } = {}): WireSubscribeAuth {
+  const expiry = BigInt(Math.floor(h.clock.now() / 1000) + (options.ttl ?? 60));
+  return signSubscribe((options.signer ?? trader).privateKey, { domain: options.domain ?? DOMAIN, trader: trader.address, expiry, nameDomain: options.nameDomain });
 }
 
 // ------------------------------------------------------------------ requests

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { setMinNonce } from "../../../operator/matching";
+import { DEFAULT_MAX_LOTS, DEFAULT_MAX_PRICE_TICKS } from "../../../operator/markets";
+import { placeOrders, setMinNonce } from "../../../operator/matching";
 import { OrderFlags } from "../../../operator/orders";
 import { highSSignature } from "../../helpers/settlementFixture";
 import {
@@ -18,8 +19,10 @@ import {
   teardown,
   useApiSuite,
   wire,
+  get,
   haltMarketOf,
 } from "./fixture";
+import { request as engineRequest } from "../matching/fixtures";
 
 describe("operator/api POST /v1/orders", function () {
   const h = useApiSuite();
@@ -243,6 +246,33 @@ describe("operator/api POST /v1/orders", function () {
     expect(await quietDump(h)).to.deep.equal(before);
     const ioc = await post(h, "/v1/orders", signedBody(h, ALICE, { isBuy: true, ticks: 102, lots: 1, flags: OrderFlags.IOC }));
     expect([ioc.statusCode, ioc.json().state], ioc.body).to.deep.equal([201, "cancelled"]);
+  });
+
+  it("refuses an order above the default maximum amount or price of a market configured without them: 422 AMOUNT_ABOVE_MAX / PRICE_ABOVE_MAX, the limits GET /v1/markets shows, the engine's codes too", async () => {
+    // WETH-USDC is configured without maxLots / maxPriceTicks (test/operator/matching/fixtures.ts).
+    const shown = (await get(h, "/v1/markets")).json().markets.find((m: any) => m.symbol === "WETH-USDC");
+    expect(shown).to.deep.include({
+      maxLots: DEFAULT_MAX_LOTS,
+      maxPriceTicks: DEFAULT_MAX_PRICE_TICKS,
+      maxAmount: (BigInt(DEFAULT_MAX_LOTS) * ETH_USDC.lotSize).toString(),
+      maxPrice: (BigInt(DEFAULT_MAX_PRICE_TICKS) * ETH_USDC.tickSize).toString(),
+    });
+    const maxAmount = BigInt(shown.maxAmount);
+    const maxPrice = BigInt(shown.maxPrice);
+    const before = await quietDump(h);
+    const refusal = async (fields: { amount?: bigint; price?: bigint }) => {
+      const res = await post(h, "/v1/orders", wire({ ...makeOrder(h, ALICE, { isBuy: false, ticks: 100_000, lots: 1 }), ...fields }, ALICE));
+      return [res.statusCode, res.json().error?.code, res.json().error?.details];
+    };
+    expect(await refusal({ amount: maxAmount + ETH_USDC.lotSize })).to.deep.equal([422, "AMOUNT_ABOVE_MAX", { field: "order.amount", maxAmount: shown.maxAmount }]);
+    expect(await refusal({ price: maxPrice + ETH_USDC.tickSize })).to.deep.equal([422, "PRICE_ABOVE_MAX", { field: "order.price", maxPrice: shown.maxPrice }]);
+    expect(await quietDump(h)).to.deep.equal(before);
+    // At the maximum, the market's rules pass (what stops it is the seller's funds).
+    expect((await refusal({ amount: maxAmount, price: maxPrice })).slice(0, 2)).to.deep.equal([422, "INSUFFICIENT_FUNDS"]);
+    // The engine, handed the same orders without the API, answers the same codes.
+    const [lots, ticks] = [DEFAULT_MAX_LOTS + 1, DEFAULT_MAX_PRICE_TICKS + 1];
+    const engine = await placeOrders(h.engine, [engineRequest({ trader: ALICE.address, isBuy: false, ticks: 100_000, lots }), engineRequest({ trader: ALICE.address, isBuy: false, ticks, lots: 1 })]);
+    expect(engine.map((r) => (r.status === "rejected" ? r.code : r.status))).to.deep.equal(["AMOUNT_ABOVE_MAX", "PRICE_ABOVE_MAX"]);
   });
 
   it("reads the body whatever its content type, and answers unknown routes with ROUTE_NOT_FOUND", async () => {

@@ -2,10 +2,13 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import { closeApi, WS_CLOSE } from "../../../operator/api";
 import { placeOrders } from "../../../operator/matching";
+import type { WireSubscribeAuth } from "../../../operator/orders";
 import { request as engineRequest } from "../matching/fixtures";
 import {
   ALICE,
   BOB,
+  CAROL,
+  DOMAIN,
   ETH_USDC,
   cancelBody,
   get,
@@ -14,6 +17,7 @@ import {
   post,
   reset,
   signedBody,
+  subscribeAuth,
   teardown,
   useApiSuite,
   type StartOptions,
@@ -46,8 +50,8 @@ describe("operator/api WebSocket /v1/ws", function () {
     return c;
   }
 
-  async function subscribe(c: TestClient, channel: string): Promise<Message> {
-    const ack = await c.request({ op: "subscribe", channel }, `sub:${channel}`);
+  async function subscribe(c: TestClient, channel: string, auth?: WireSubscribeAuth): Promise<Message> {
+    const ack = await c.request({ op: "subscribe", channel, ...(auth === undefined ? {} : { auth }) }, `sub:${channel}`);
     expect(ack.type, JSON.stringify(ack)).to.equal("subscribed");
     return ack;
   }
@@ -81,9 +85,9 @@ describe("operator/api WebSocket /v1/ws", function () {
 
     const trades = await c.waitFor((m) => m.type === "trades");
     expect(trades).to.deep.include({ channel: "trades:WETH-USDC", market: 1, symbol: "WETH-USDC" });
-    expect(trades.trades.map((t: any) => [t.price, t.amount, t.takerSide, t.maker, t.taker, t.makerHash, t.takerHash])).to.deep.equal([
-      [level(101_000, 3).price, level(101_000, 3).amount, "buy", ALICE.address, BOB.address, ask1.orderHash, taker.orderHash],
-      [level(102_000, 1).price, level(102_000, 1).amount, "buy", ALICE.address, BOB.address, ask2.orderHash, taker.orderHash],
+    expect(trades.trades.map((t: any) => [t.price, t.amount, t.takerIsBuy, t.maker, t.taker, t.makerHash, t.takerHash])).to.deep.equal([
+      [level(101_000, 3).price, level(101_000, 3).amount, true, ALICE.address, BOB.address, ask1.orderHash, taker.orderHash],
+      [level(102_000, 1).price, level(102_000, 1).amount, true, ALICE.address, BOB.address, ask2.orderHash, taker.orderHash],
     ]);
     expect(trades.trades[0].fillId).to.equal(taker.fills[0].fillId);
     expect(trades.trades[0].quoteAmount).to.equal((3n * 101_000n * ETH_USDC.quotePerLotTick).toString());
@@ -100,13 +104,49 @@ describe("operator/api WebSocket /v1/ws", function () {
     expect(metrics).to.match(/hyperindex_api_ws_messages_total\{type="book"\} \d+/);
   });
 
+  it("gives fills one shape over HTTP and WebSocket, fees and time included; a trader's fill updates say the fee it paid", async () => {
+    await start();
+    const watcher = await connect();
+    const alice = await connect();
+    const bob = await connect();
+    await subscribe(watcher, "trades:1");
+    await subscribe(alice, `orders:${ALICE.address}`, subscribeAuth(h, ALICE));
+    await subscribe(bob, `orders:${BOB.address}`, subscribeAuth(h, BOB));
+
+    const ask = await place(h, ALICE, { isBuy: false, ticks: 101_000, lots: 3 });
+    const taker = await place(h, BOB, { isBuy: true, ticks: 101_000, lots: 2 });
+    const [fill] = taker.fills;
+    const FIELDS = ["fillId", "market", "makerHash", "takerHash", "maker", "taker", "takerIsBuy", "price", "amount", "quoteAmount", "makerFeeBps", "takerFeeBps", "makerFee", "takerFee", "ts"];
+    expect(Object.keys(fill).sort()).to.deep.equal([...FIELDS].sort());
+    // Bob buys 2 lots at 101,000 ticks: Alice (maker, seller) pays 10 bps of the quote, Bob (taker, buyer) 30 bps of the base.
+    const quote = 2n * 101_000n * ETH_USDC.quotePerLotTick;
+    expect(fill).to.deep.include({
+      makerHash: ask.orderHash,
+      takerHash: taker.orderHash,
+      takerIsBuy: true,
+      quoteAmount: quote.toString(),
+      makerFeeBps: 10,
+      takerFeeBps: 30,
+      makerFee: ((quote * 10n) / 10_000n).toString(),
+      takerFee: ((2n * LOT * 30n) / 10_000n).toString(),
+      ts: h.clock.now(),
+    });
+
+    const trades = await watcher.waitFor((m) => m.type === "trades");
+    expect(trades.trades).to.deep.equal([fill]);
+
+    const fillOf = async (c: TestClient) => (await c.waitFor((m) => m.type === "orders" && m.updates.some((u: any) => u.event === "fill"))).updates.find((u: any) => u.event === "fill");
+    expect(await fillOf(alice)).to.deep.include({ role: "maker", side: "sell", fillId: fill.fillId, quoteAmount: fill.quoteAmount, fee: fill.makerFee, feeBps: 10, feeToken: ETH_USDC.quoteToken, ts: fill.ts });
+    expect(await fillOf(bob)).to.deep.include({ role: "taker", side: "buy", fillId: fill.fillId, quoteAmount: fill.quoteAmount, fee: fill.takerFee, feeBps: 30, feeToken: ETH_USDC.baseToken, ts: fill.ts });
+  });
+
   it("sends a trader its order updates: accepted, partially filled, filled, cancelled", async () => {
     await start();
     const alice = await connect();
     const bob = await connect();
     const checksummed = ALICE.address.toUpperCase().replace("0X", "0x");
-    expect((await subscribe(alice, `orders:${checksummed}`)).channel).to.equal(`orders:${ALICE.address}`);
-    await subscribe(bob, `orders:${BOB.address}`);
+    expect((await subscribe(alice, `orders:${checksummed}`, subscribeAuth(h, ALICE))).channel).to.equal(`orders:${ALICE.address}`);
+    await subscribe(bob, `orders:${BOB.address}`, subscribeAuth(h, BOB));
 
     const ask = await place(h, ALICE, { isBuy: false, ticks: 101_000, lots: 3 });
     const accepted = await alice.waitFor((m) => m.type === "orders" && m.updates.some((u: any) => u.event === "accepted"));
@@ -137,6 +177,55 @@ describe("operator/api WebSocket /v1/ws", function () {
     // Bob's channel never carried Alice's orders, nor the reverse.
     expect(bob.of("orders").flatMap((m) => m.updates).every((u: any) => u.orderHash === bid.orderHash)).to.equal(true);
     expect(alice.of("orders").flatMap((m) => m.updates).every((u: any) => u.orderHash === ask.orderHash)).to.equal(true);
+  });
+
+  /** The code of the error answering `message` (sent with `id`). */
+  async function errorOf(c: TestClient, message: Record<string, unknown>, id: number): Promise<Message> {
+    const reply = await c.request(message, id);
+    expect(reply.type, JSON.stringify(reply)).to.equal("error");
+    return reply.error;
+  }
+
+  it("refuses a stranger the orders of another trader: without proof, with its own signature, or one made for another domain, and keeps the connection open", async () => {
+    await start();
+    const stranger = await connect();
+    const channel = `orders:${ALICE.address}`;
+    expect((await errorOf(stranger, { op: "subscribe", channel }, 1)).code).to.equal("WS_AUTH_REQUIRED");
+    const forged = subscribeAuth(h, ALICE, { signer: CAROL });
+    expect(await errorOf(stranger, { op: "subscribe", channel, auth: forged }, 2)).to.deep.include({ code: "WS_AUTH_INVALID", details: { channel, reason: "SIGNER_MISMATCH" } });
+    // Alice's own signature, for a Settlement this operator does not serve, named or not.
+    const foreign = { chainId: DOMAIN.chainId, verifyingContract: "0x00000000000000000000000000000000000000ff" as const };
+    expect((await errorOf(stranger, { op: "subscribe", channel, auth: subscribeAuth(h, ALICE, { domain: foreign }) }, 3)).code).to.equal("WS_AUTH_INVALID");
+    expect((await errorOf(stranger, { op: "subscribe", channel, auth: subscribeAuth(h, ALICE, { domain: foreign, nameDomain: false }) }, 4)).code).to.equal("WS_AUTH_INVALID");
+    // A valid signature for Bob's channel does not open Alice's.
+    const bobs = subscribeAuth(h, BOB);
+    expect((await errorOf(stranger, { op: "subscribe", channel, auth: bobs }, 5)).code).to.equal("WS_AUTH_INVALID");
+    // Malformed auth, or auth on a public channel: WS_BAD_MESSAGE.
+    expect((await errorOf(stranger, { op: "subscribe", channel, auth: { ...forged, signature: "0x12z" } }, 6)).code).to.equal("WS_BAD_MESSAGE");
+    expect((await errorOf(stranger, { op: "subscribe", channel, auth: { ...forged, extra: 1 } }, 7)).code).to.equal("WS_BAD_MESSAGE");
+    expect((await errorOf(stranger, { op: "subscribe", channel: "book:1", auth: forged }, 8)).code).to.equal("WS_BAD_MESSAGE");
+
+    // The connection is still open, subscribed to nothing of Alice's: her order reaches her, not the stranger.
+    const alice = await connect();
+    await subscribe(alice, channel, subscribeAuth(h, ALICE, { nameDomain: false }));
+    expect((await stranger.request({ op: "ping" }, 9)).type).to.equal("pong");
+    const ask = await place(h, ALICE, { isBuy: false, ticks: 101_000, lots: 1 });
+    await alice.waitFor((m) => m.type === "orders" && m.updates.some((u: any) => u.orderHash === ask.orderHash));
+    await sleep(200);
+    expect(stranger.of("orders")).to.deep.equal([]);
+  });
+
+  it("refuses an expired subscription signature, also one replayed after it served, and one beyond the 10-minute horizon", async () => {
+    await start();
+    const first = await connect();
+    const channel = `orders:${ALICE.address}`;
+    const auth = subscribeAuth(h, ALICE, { ttl: 60 });
+    await subscribe(first, channel, auth);
+    h.clock.advance(60_000);
+    const replay = await connect();
+    expect(await errorOf(replay, { op: "subscribe", channel, auth }, 1)).to.deep.include({ code: "WS_AUTH_EXPIRED" });
+    expect((await errorOf(replay, { op: "subscribe", channel, auth: subscribeAuth(h, ALICE, { ttl: 601 }) }, 2)).code).to.equal("WS_AUTH_EXPIRY_TOO_FAR");
+    expect((await replay.request({ op: "subscribe", channel, auth: subscribeAuth(h, ALICE, { ttl: 600 }) }, 3)).type).to.equal("subscribed");
   });
 
   it("answers bad messages with clear error codes and keeps the connection open", async () => {

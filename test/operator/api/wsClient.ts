@@ -15,11 +15,13 @@ export class TestClient {
 
   static async connect(url: string): Promise<TestClient> {
     const ws = new WebSocket(url);
+    // Listening from the start: a message sent right after the upgrade may come with it.
+    const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
     });
-    return new TestClient(ws);
+    return client;
   }
 
   send(message: unknown): void {
