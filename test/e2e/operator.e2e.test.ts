@@ -10,7 +10,7 @@ import { startOperator, type RunningOperator } from "../../operator/daemon/start
 import { createLogger } from "../../operator/log";
 import { createLedger, creditDeposit } from "../../operator/ledger";
 import { createRegistry } from "../../operator/metrics";
-import { keccak256, type Address } from "../../operator/orders";
+import { keccak256, signSubscribe, type Address } from "../../operator/orders";
 import { freePort, startRedis, type RedisServer } from "../../scripts/lib/redisServer";
 import { fundAndDeposit, startChain, type DemoChain } from "../../scripts/demo/chain";
 import { DemoTrader, get } from "../../scripts/demo/trader";
@@ -111,8 +111,11 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
       if (msg.type === "orders") updates.push(...msg.updates);
     });
     await new Promise((resolve) => ws.once("open", resolve));
-    ws.send(JSON.stringify({ op: "subscribe", channel: `orders:${maker.address}` }));
-    await new Promise((resolve) => ws.once("message", resolve)); // the ack
+    const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
+    const auth = signSubscribe(keccak256(Buffer.from("e2e:maker")), { domain, trader: maker.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) });
+    ws.send(JSON.stringify({ op: "subscribe", channel: `orders:${maker.address}`, auth }));
+    const ack = JSON.parse(String(await new Promise((resolve) => ws.once("message", resolve))));
+    expect(ack.type, JSON.stringify(ack)).to.equal("subscribed");
     const lockedBefore = BigInt((await get(`${operator.url}/v1/accounts/${maker.address}/balances`)).body.chains[0].balances[chain.usdcAddress].locked);
     const expiry = BigInt(Math.floor(Date.now() / 1000) + 2);
     const bid = await maker.place([maker.order({ ...base, isBuy: true, price: MID - 100n * TICK, amount: WETH, expiry })]);
