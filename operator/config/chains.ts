@@ -6,7 +6,9 @@
  *   [{ "chainId": 999, "name": "hyperevm", "rpcUrl": "https://rpc.hyperliquid.xyz/evm",
  *      "settlementAddress": "0x…", "commitmentAddress": "0x…",
  *      "operatorKeyVariable": "HYPERINDEX_OPERATOR_PRIVATE_KEY_999",   (optional)
- *      "confirmations": 2, "settlementGasBudget": 2700000 }]          (optional)
+ *      "confirmations": 2, "settlementGasBudget": 2700000,               (optional, and the
+ *      "rpcRequestsPerMinute": 100, "logRangeBlocks": 50, ...,           tunables of
+ *      "startBlock": 123 }]                                             CHAIN_TUNABLES)
  *
  * The operator key of a chain is read from the variable the entry names, or from
  * HYPERINDEX_OPERATOR_PRIVATE_KEY (one key for every chain); a key is never written in the
@@ -75,6 +77,15 @@ const chainSchema = z
       .optional(),
     confirmations: integer(0, MAX_CONFIRMATIONS).optional(),
     settlementGasBudget: integer(MIN_SETTLEMENT_GAS_BUDGET, MAX_SETTLEMENT_GAS_BUDGET).optional(),
+    rpcRequestsPerMinute: integer(1, 1000000).optional(),
+    logRangeBlocks: integer(1, 100000).optional(),
+    pollIntervalMs: integer(50, 600000).optional(),
+    maxInFlightTxs: integer(1, 64).optional(),
+    txStuckAfterMs: integer(1000, 3600000).optional(),
+    feeBumpBps: integer(1250, 100000).optional(),
+    batchMaxWaitMs: integer(0, 600000).optional(),
+    /** The block the chain watcher starts from on its first start (default: the head then). */
+    startBlock: integer(0, Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
@@ -88,7 +99,28 @@ export interface ChainEntry {
   operatorKeyVariable?: string;
   confirmations?: number;
   settlementGasBudget?: number;
+  rpcRequestsPerMinute?: number;
+  logRangeBlocks?: number;
+  pollIntervalMs?: number;
+  maxInFlightTxs?: number;
+  txStuckAfterMs?: number;
+  feeBumpBps?: number;
+  batchMaxWaitMs?: number;
+  startBlock?: number;
 }
+
+/** A chain's tunables: the entry's field, the variable that gives every chain its default, and the bounds. */
+export const CHAIN_TUNABLES = [
+  { field: "rpcRequestsPerMinute", variable: "HYPERINDEX_RPC_REQUESTS_PER_MINUTE", fallback: 100, min: 1, max: 1000000 },
+  { field: "logRangeBlocks", variable: "HYPERINDEX_LOG_RANGE_BLOCKS", fallback: 50, min: 1, max: 100000 },
+  { field: "pollIntervalMs", variable: "HYPERINDEX_CHAIN_POLL_INTERVAL_MS", fallback: 1000, min: 50, max: 600000 },
+  { field: "maxInFlightTxs", variable: "HYPERINDEX_MAX_IN_FLIGHT_TXS", fallback: 8, min: 1, max: 64 },
+  { field: "txStuckAfterMs", variable: "HYPERINDEX_TX_STUCK_AFTER_MS", fallback: 15000, min: 1000, max: 3600000 },
+  { field: "feeBumpBps", variable: "HYPERINDEX_FEE_BUMP_BPS", fallback: 1500, min: 1250, max: 100000 },
+  { field: "batchMaxWaitMs", variable: "HYPERINDEX_BATCH_MAX_WAIT_MS", fallback: 1000, min: 0, max: 600000 },
+] as const;
+
+export type ChainTunable = (typeof CHAIN_TUNABLES)[number]["field"];
 
 export interface ChainIssue {
   path: (string | number)[];

@@ -45,6 +45,22 @@ export interface ChainConfig {
   confirmations: number;
   /** Gas one settlement transaction may use (a HyperEVM small block is 3,000,000). */
   settlementGasBudget: number;
+  /** RPC requests the operator sends the chain per minute at most (the public HyperEVM RPC allows about 100). */
+  rpcRequestsPerMinute: number;
+  /** Blocks per eth_getLogs request at most (the public HyperEVM RPC serves 50). */
+  logRangeBlocks: number;
+  /** How often the chain watcher polls the chain's head (no WebSocket on the public HyperEVM RPC). */
+  pollIntervalMs: number;
+  /** Transactions of the operator's signer in flight at once (the HyperEVM mempool takes the next 8 nonces of a sender). */
+  maxInFlightTxs: number;
+  /** A transaction not mined after this long is replaced with higher fees. */
+  txStuckAfterMs: number;
+  /** How much a replacement raises both fees, in basis points (at least 1250: nodes require a 12.5% bump). */
+  feeBumpBps: number;
+  /** The longest a matched fill waits for its settlement batch to fill up before the batch is sent anyway. */
+  batchMaxWaitMs: number;
+  /** The block the chain watcher starts from on its first start; undefined: the head then. */
+  startBlock?: number;
   /** Where each value was configured, to name it in errors: a variable, or an entry's field. */
   sources: { chainId: string; rpcUrl: string; settlementAddress: string; commitmentAddress: string };
 }
@@ -272,6 +288,14 @@ function resolveChains(entries: readonly ChainEntry[], e: ParsedEnv, env: Record
       operatorKeyVariable: variable,
       confirmations: c.confirmations ?? e.HYPERINDEX_CONFIRMATIONS,
       settlementGasBudget: c.settlementGasBudget ?? e.HYPERINDEX_SETTLEMENT_GAS_BUDGET,
+      rpcRequestsPerMinute: c.rpcRequestsPerMinute ?? e.HYPERINDEX_RPC_REQUESTS_PER_MINUTE,
+      logRangeBlocks: c.logRangeBlocks ?? e.HYPERINDEX_LOG_RANGE_BLOCKS,
+      pollIntervalMs: c.pollIntervalMs ?? e.HYPERINDEX_CHAIN_POLL_INTERVAL_MS,
+      maxInFlightTxs: c.maxInFlightTxs ?? e.HYPERINDEX_MAX_IN_FLIGHT_TXS,
+      txStuckAfterMs: c.txStuckAfterMs ?? e.HYPERINDEX_TX_STUCK_AFTER_MS,
+      feeBumpBps: c.feeBumpBps ?? e.HYPERINDEX_FEE_BUMP_BPS,
+      batchMaxWaitMs: c.batchMaxWaitMs ?? e.HYPERINDEX_BATCH_MAX_WAIT_MS,
+      startBlock: c.startBlock ?? (fromShorthand ? e.HYPERINDEX_START_BLOCK : undefined),
       sources: fromShorthand
         ? { chainId: "HYPERINDEX_CHAIN_ID", rpcUrl: "HYPERINDEX_RPC_URL", settlementAddress: "HYPERINDEX_SETTLEMENT_ADDRESS", commitmentAddress: "HYPERINDEX_COMMITMENT_ADDRESS" }
         : { chainId: at("chainId"), rpcUrl: at("rpcUrl"), settlementAddress: at("settlementAddress"), commitmentAddress: at("commitmentAddress") },

@@ -147,6 +147,14 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_OPERATOR_PRIVATE_KEY: optional(privateKey),
     /** Defaults of every chain (an entry of HYPERINDEX_CHAINS may set its own). */
     HYPERINDEX_CONFIRMATIONS: withDefault(DEFAULT_CONFIRMATIONS, integer(`an integer from 0 to ${MAX_CONFIRMATIONS}`, 0, MAX_CONFIRMATIONS)),
+    HYPERINDEX_RPC_REQUESTS_PER_MINUTE: withDefault(100, integer("an integer from 1 to 1000000", 1, 1000000)),
+    HYPERINDEX_LOG_RANGE_BLOCKS: withDefault(50, integer("an integer from 1 to 100000", 1, 100000)),
+    HYPERINDEX_CHAIN_POLL_INTERVAL_MS: withDefault(1000, integer("an integer from 50 to 600000", 50, 600000)),
+    HYPERINDEX_MAX_IN_FLIGHT_TXS: withDefault(8, integer("an integer from 1 to 64", 1, 64)),
+    HYPERINDEX_TX_STUCK_AFTER_MS: withDefault(15000, integer("an integer from 1000 to 3600000", 1000, 3600000)),
+    HYPERINDEX_FEE_BUMP_BPS: withDefault(1500, integer("an integer from 1250 to 100000", 1250, 100000)),
+    HYPERINDEX_BATCH_MAX_WAIT_MS: withDefault(1000, integer("an integer from 0 to 600000", 0, 600000)),
+    HYPERINDEX_START_BLOCK: optional(integer("a block number", 0, Number.MAX_SAFE_INTEGER)),
     HYPERINDEX_SETTLEMENT_GAS_BUDGET: withDefault(
       DEFAULT_SETTLEMENT_GAS_BUDGET,
       integer(`an integer from ${MIN_SETTLEMENT_GAS_BUDGET} to ${MAX_SETTLEMENT_GAS_BUDGET}`, MIN_SETTLEMENT_GAS_BUDGET, MAX_SETTLEMENT_GAS_BUDGET),

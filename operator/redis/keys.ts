@@ -33,6 +33,12 @@ export function marketTag(marketId: number): string {
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
+/** Hash tag of the keys of one chain's chain watcher, signer and settler. */
+export function chainTag(chainId: number): string {
+  if (!Number.isSafeInteger(chainId) || chainId < 1) throw new RangeError(`bad chain id: ${chainId}`);
+  return `{c:${chainId}}`;
+}
+
 /** Hash tag of a trader's keys across chains; the address is lower-cased so one trader has one slot. */
 export function traderTag(address: string): string {
   if (!ADDRESS_RE.test(address)) throw new RangeError(`not an address: ${address}`);
