@@ -4,9 +4,14 @@
  * Settlement and OrderbookCommitment addresses of that chain, and the start-up check that the
  * RPC serves the configured chain and both contracts answer there.
  *
- * The chain watcher, the settler and the signer (one per chain) will build on these clients.
+ * Each chain's client is its budgeted RPC client (./rpc.ts: request budget, retries with
+ * backoff, circuit breaker), shared by everything that talks to that chain: the start-up
+ * check, the verifier's EIP-1271 calls, the chain watcher, the signer and the settler, so the
+ * chain's request budget is one budget.
  */
 import { createPublicClient, http, type PublicClient } from "viem";
+import type { Registry } from "../metrics";
+import { createChainRpc, type ChainRpc } from "./rpc";
 import type { ChainConfig } from "../config";
 import { redactSecretUrl } from "../config";
 import type { Logger } from "../log";
@@ -19,6 +24,8 @@ export interface ChainClient {
   name: string;
   config: ChainConfig;
   client: PublicClient;
+  /** The budgeted RPC client behind `client` (absent when a test gave its own client). */
+  rpc?: ChainRpc;
   settlement: { address: Address; abi: typeof settlementAbi };
   commitment: { address: Address; abi: typeof commitmentAbi };
 }
@@ -33,17 +40,25 @@ export interface ChainInfo {
 
 /**
  * One client per chain. `clients` overrides the client of a chain (tests pass Hardhat's);
- * otherwise an HTTP client with a bounded timeout and viem's own retries.
+ * otherwise the chain's budgeted RPC client (with `deps`), or, without deps, a plain HTTP
+ * client with a bounded timeout and viem's own retries (one-off tools).
  */
-export function createChainClients(chains: readonly ChainConfig[], clients: ReadonlyMap<number, PublicClient> = new Map()): Map<number, ChainClient> {
+export function createChainClients(
+  chains: readonly ChainConfig[],
+  clients: ReadonlyMap<number, PublicClient> = new Map(),
+  deps?: { logger: Logger; metrics?: Registry },
+): Map<number, ChainClient> {
   const out = new Map<number, ChainClient>();
   for (const c of chains) {
-    const client = clients.get(c.chainId) ?? (createPublicClient({ transport: http(c.rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient);
+    const given = clients.get(c.chainId);
+    const rpc = given === undefined && deps !== undefined ? createChainRpc(deps, { chainId: c.chainId, name: c.name, rpcUrl: c.rpcUrl, requestsPerMinute: c.rpcRequestsPerMinute }) : undefined;
+    const client = given ?? rpc?.client ?? (createPublicClient({ transport: http(c.rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient);
     out.set(c.chainId, {
       chainId: c.chainId,
       name: c.name,
       config: c,
       client,
+      rpc,
       settlement: { address: c.settlementAddress, abi: settlementAbi },
       commitment: { address: c.commitmentAddress, abi: commitmentAbi },
     });

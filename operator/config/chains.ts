@@ -113,7 +113,9 @@ export interface ChainEntry {
 export const CHAIN_TUNABLES = [
   { field: "rpcRequestsPerMinute", variable: "HYPERINDEX_RPC_REQUESTS_PER_MINUTE", fallback: 100, min: 1, max: 1000000 },
   { field: "logRangeBlocks", variable: "HYPERINDEX_LOG_RANGE_BLOCKS", fallback: 50, min: 1, max: 100000 },
-  { field: "pollIntervalMs", variable: "HYPERINDEX_CHAIN_POLL_INTERVAL_MS", fallback: 1000, min: 50, max: 600000 },
+  // With one block a second a poll with news costs ~4 requests: every 5 s, the watcher and the
+  // signer's tracking take about half of the public RPC's 100 requests a minute.
+  { field: "pollIntervalMs", variable: "HYPERINDEX_CHAIN_POLL_INTERVAL_MS", fallback: 5000, min: 50, max: 600000 },
   { field: "maxInFlightTxs", variable: "HYPERINDEX_MAX_IN_FLIGHT_TXS", fallback: 8, min: 1, max: 64 },
   { field: "txStuckAfterMs", variable: "HYPERINDEX_TX_STUCK_AFTER_MS", fallback: 15000, min: 1000, max: 3600000 },
   { field: "feeBumpBps", variable: "HYPERINDEX_FEE_BUMP_BPS", fallback: 1500, min: 1250, max: 100000 },
