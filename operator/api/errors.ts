@@ -59,6 +59,8 @@ export const ENGINE_CODE_HTTP_STATUS = {
   INSUFFICIENT_FUNDS: 422,
   DUPLICATE_ORDER: 409,
   NONCE_BELOW_MINIMUM: 422,
+  /** The trader cancelled the nonce on chain (NonceCancelled): no order may use it. */
+  NONCE_CANCELLED: 422,
   /** 422, not 429: waiting does not help; the trader must cancel (or fill) open orders first. */
   TOO_MANY_OPEN_ORDERS: 422,
   POST_ONLY_WOULD_CROSS: 422,

@@ -21,7 +21,8 @@
  *   closed    "<close>-0"  h   order hash            t   trader
  *                          sd  side, b | s           px  price, ticks
  *                          rem lots left unfilled (unlocked by the ledger)
- *                          why C cancelled | I IOC remainder | E expired | S self-trade
+ *                          why C cancelled | I IOC remainder | E expired | S self-trade |
+ *                              W withdrawal (cancelled to fund the trader's withdrawal hold)
  *                          fc  the market's fill counter when the order closed: the order's
  *                              fills all have counters <= fc (a close is applied after them)
  *                          ts  unix ms
@@ -32,10 +33,10 @@ import type { Address, Hex } from "../orders";
 import { JournalError } from "./errors";
 
 /** Why an order left the book with a remainder. */
-export type CloseReason = "CANCELLED" | "IOC_REMAINDER" | "EXPIRED" | "SELF_TRADE";
+export type CloseReason = "CANCELLED" | "IOC_REMAINDER" | "EXPIRED" | "SELF_TRADE" | "WITHDRAWAL";
 
 /** The `why` letters of the closed stream. */
-export const CLOSE_REASONS: Readonly<Record<string, CloseReason>> = { C: "CANCELLED", I: "IOC_REMAINDER", E: "EXPIRED", S: "SELF_TRADE" };
+export const CLOSE_REASONS: Readonly<Record<string, CloseReason>> = { C: "CANCELLED", I: "IOC_REMAINDER", E: "EXPIRED", S: "SELF_TRADE", W: "WITHDRAWAL" };
 
 export interface AcceptedEntry {
   /** The order's arrival sequence number in its market. */

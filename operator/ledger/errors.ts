@@ -1,6 +1,6 @@
 import { BaseError, type BaseErrorOptions } from "../errors";
 
-export type LedgerErrorCode = "LEDGER_INVARIANT" | "LEDGER_OVERFLOW" | "LEDGER_BAD_INPUT" | "DEPOSIT_CONFLICT";
+export type LedgerErrorCode = "LEDGER_INVARIANT" | "LEDGER_OVERFLOW" | "LEDGER_BAD_INPUT" | "DEPOSIT_CONFLICT" | "WITHDRAWAL_CONFLICT";
 
 /**
  * The ledger refused an operation that would break one of its invariants (a balance or a lock
@@ -17,7 +17,7 @@ export class LedgerError extends BaseError {
 }
 
 /** The codes a ledger script answers, first in its error reply; anything else is bad input. */
-const REPLY_CODE = /\b(LEDGER_INVARIANT|LEDGER_OVERFLOW|DEPOSIT_CONFLICT)\b/;
+const REPLY_CODE = /\b(LEDGER_INVARIANT|LEDGER_OVERFLOW|DEPOSIT_CONFLICT|WITHDRAWAL_CONFLICT)\b/;
 
 /** Maps a Lua error reply ("LEDGER_INVARIANT ...", "LEDGER_OVERFLOW ...", "BAD_INPUT ...") to a LedgerError. */
 export function ledgerErrorFromReply(error: Error, details: Record<string, unknown> = {}): LedgerError {

@@ -11,9 +11,31 @@
  *                 step is one HMGET and one HSET (plus an HDEL):
  *                   "b:<token>:a" available, "b:<token>:l" locked, "b:<token>:o" pendingOut,
  *                   "b:<token>:i" pendingIn: decimal strings of token atoms, never negative,
- *                   absent when zero. Reconciler invariant: vault balance on chain == a + l + o
- *                   (i is not on chain yet).
- *                   "n:<nonce>" -> orderHash: every nonce used by a known order (duplicates).
+ *                   absent when zero.
+ *                   Withdrawals (./withdrawals.ts, lua/withdrawal.lua), same format:
+ *                   "b:<token>:t" the amount of the trader's pending withdrawal request (the
+ *                   target of its hold; absent: no request), "b:<token>:w" the withdrawal hold:
+ *                   funds still in the vault that the trader asked to withdraw, no longer
+ *                   available for orders (0 <= w <= t), "b:<token>:d" the withdrawal debt: what
+ *                   the vault paid out beyond the hold and available (funds the ledger still
+ *                   counted as pendingOut of matched, unsettled fills, which the chain will
+ *                   skip as unfunded). "w" -> the tokens with a request or a debt, sorted,
+ *                   comma-separated (absent: none): step.lua reads it with the fields it
+ *                   already reads, and reads the three above only for a token listed there.
+ *                   Semantics: a request replaces the previous one (its hold returns to
+ *                   available), sets t and moves min(a, t) into w; whatever later returns to
+ *                   available of that token (a close, a release or a price improvement in
+ *                   step.lua, an unwind or a settlement in settle.lua, a deposit) first pays d,
+ *                   then tops w up to t, and only the rest becomes available. A finalization
+ *                   (Withdrawn) takes its amount from w, then a, then adds what is missing to
+ *                   d; then the request is consumed: the rest of w returns to a, t is cleared.
+ *                   d > 0 only when a = w = 0 (a debt is made once both are spent; credits pay
+ *                   it first).
+ *                   Reconciler invariant, per (chain, trader, token):
+ *                     vault balance on chain == a + l + o + w - d      (i is not on chain yet)
+ *                   "n:<nonce>" -> orderHash: every nonce used by a known order (duplicates);
+ *                   or "cancelled": a nonce cancelled on chain (NonceCancelled) that no known
+ *                   order used (later orders with it: NONCE_CANCELLED; lua/nonce_cancel.lua).
  *                   "f:<fillId>" -> the trader's pending amounts of a matched, unsettled fill
  *                   ("o|token|atoms;i|token|atoms;..."), consumed once by settle / unwind;
  *                   "g:<fillId>" -> the same for the fees the fee account gets from a fill
@@ -31,6 +53,8 @@
  *                 trader's open orders (cancel-all), written when a lock is taken and deleted
  *                 when it goes, not on every fill.
  *   dep     HASH  depositId -> "token|amount" (deposits credit exactly once).
+ *   wdr     HASH  eventId -> "R|token|amount" (WithdrawalRequested) or "F|token|amount"
+ *                 (Withdrawn) of each withdrawal event applied (each applies exactly once).
  *
  * Rate limits, `hx:v3:rl:{t:<chainId>:<trader>}:<action>`: STRING "millitokens|unix ms" token
  * buckets for "place" and "cancel", per account (in the account's slot, so one ledger step
@@ -45,16 +69,18 @@ export interface LedgerKeys {
   acct: string;
   ord: string;
   dep: string;
+  wdr: string;
 }
 
 export function ledgerKeys(chainId: number, trader: string): LedgerKeys {
   const base = `${LEDGER_KEYSPACE}:${accountTag(chainId, trader)}:`;
-  return { acct: `${base}acct`, ord: `${base}ord`, dep: `${base}dep` };
+  return { acct: `${base}acct`, ord: `${base}ord`, dep: `${base}dep`, wdr: `${base}wdr` };
 }
 
-export type BalanceKind = "a" | "l" | "o" | "i";
+/** available, locked, pendingOut, pendingIn; withdrawal hold, its target (the request), debt. */
+export type BalanceKind = "a" | "l" | "o" | "i" | "w" | "t" | "d";
 
-/** The account field of one balance: "b:<token>:<a|l|o|i>". */
+/** The account field of one balance: "b:<token>:<a|l|o|i|w|t|d>". */
 export function balanceField(token: string, kind: BalanceKind): string {
   return `b:${token.toLowerCase()}:${kind}`;
 }

@@ -126,6 +126,9 @@ export function parseStepReply(reply: unknown, orderCount: number): StepReply {
       case "DUPLICATE_ORDER":
         locks[i] = { ok: false, code, existingHash: detail as `0x${string}` };
         break;
+      case "NONCE_CANCELLED":
+        locks[i] = { ok: false, code, nonce: BigInt(detail) };
+        break;
       case "NONCE_BELOW_MINIMUM":
         locks[i] = { ok: false, code, minNonce: BigInt(detail) };
         break;

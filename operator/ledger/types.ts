@@ -36,6 +36,20 @@ export interface Balance {
   pendingOut: bigint;
   /** Received by matched fills not yet settled on chain (not in the vault yet). */
   pendingIn: bigint;
+  /**
+   * With a pending withdrawal request (WithdrawalRequested) only: the amount requested, and
+   * the withdrawal hold, what of it the ledger holds so far (still in the vault, no longer
+   * available for orders; at most the request; whatever returns to available tops it up).
+   * Absent when the trader has no request for the token.
+   */
+  withdrawalRequested?: bigint;
+  withdrawalHold?: bigint;
+  /**
+   * Only when non-zero: what the vault paid out on a withdrawal beyond the hold and available
+   * (funds still counted in pendingOut of fills the chain will skip as unfunded); any later
+   * credit to available pays it first. See ./keys.ts and vaultBalanceOf.
+   */
+  withdrawalDebt?: bigint;
 }
 
 export type Balances = Record<Address, Balance>;
@@ -56,6 +70,8 @@ export type LockOutcome =
   | { ok: true }
   | { ok: false; code: "RATE_LIMITED"; retryAfterMs: number }
   | { ok: false; code: "DUPLICATE_ORDER"; existingHash: Hex }
+  /** The trader cancelled this nonce on chain (NonceCancelled) before any known order used it. */
+  | { ok: false; code: "NONCE_CANCELLED"; nonce: bigint }
   | { ok: false; code: "NONCE_BELOW_MINIMUM"; minNonce: bigint }
   | { ok: false; code: "TOO_MANY_OPEN_ORDERS"; openOrders: number }
   | { ok: false; code: "INSUFFICIENT_FUNDS"; available: bigint };

@@ -39,9 +39,15 @@ function cancelCall(market: Market, now: number, mode: "orders" | "expired", a4:
 
 /**
  * `rateLimited: false`: the cancel does not come from the trader (the chain cancelled the orders
- * already, see ./minNonce.ts) and does not charge its "cancel" bucket.
+ * already, see ./minNonce.ts and ./cancelNonce.ts, or the trader's withdrawal needs their funds,
+ * ./withdrawal.ts) and does not charge its "cancel" bucket. `reason`: the close reason journaled,
+ * "C" CANCELLED (default) or "W" WITHDRAWAL.
  */
-export async function processCancel(ctx: EngineContext, request: CancelRequest, options: { rateLimited?: boolean } = {}): Promise<CancelOrdersResult> {
+export async function processCancel(
+  ctx: EngineContext,
+  request: CancelRequest,
+  options: { rateLimited?: boolean; reason?: "C" | "W" } = {},
+): Promise<CancelOrdersResult> {
   const trader = request.trader.toLowerCase() as Address;
   if (!/^0x[0-9a-f]{40}$/.test(trader)) throw new EngineError("ENGINE_BAD_REQUEST", "trader is not an address");
   const now = ctx.deps.clock();
@@ -126,7 +132,7 @@ export async function processCancel(ctx: EngineContext, request: CancelRequest, 
   const callMarkets: Market[] = [];
   for (const [id, l] of byMarket) {
     const m = ctx.markets.get(id);
-    calls.push(cancelCall(m, now, "orders", trader, 0, l));
+    calls.push(cancelCall(m, now, "orders", trader, options.reason ?? "C", l));
     callMarkets.push(m);
   }
   const collectors = new Map<number, JournalCollector>();

@@ -16,7 +16,8 @@
  *       PRICE_ABOVE_MAX, AMOUNT_ZERO, AMOUNT_OFF_LOT, AMOUNT_BELOW_MIN, AMOUNT_ABOVE_MAX,
  *       FEE_CAP_TOO_LOW, ORDER_EXPIRED: the API's codes; nothing written); RATE_LIMITED,
  *       NONCE_BELOW_MINIMUM (the nonce is below
- *       the trader's minimum, see setMinNonce), DUPLICATE_ORDER, TOO_MANY_OPEN_ORDERS (the
+ *       the trader's minimum, see setMinNonce), DUPLICATE_ORDER, NONCE_CANCELLED (cancelled on
+ *       chain before any known order used it, see cancelNonce), TOO_MANY_OPEN_ORDERS (the
  *       trader holds maxOpenOrdersPerTrader open orders; IOC orders are exempt), INSUFFICIENT_FUNDS
  *       (ledger, checked in that order: nothing written but the rate bucket);
  *       POST_ONLY_WOULD_CROSS, MARKET_HALTED, ORDER_EXPIRED (market: the lock is undone).
@@ -37,6 +38,15 @@
  *     later orders below it are refused NONCE_BELOW_MINIMUM, and its open orders below it are
  *     cancelled through the cancel path (no cancel rate limit), their remainders unlocked when
  *     it resolves. The chain watcher calls it on MinNonceRaised (./minNonce.ts).
+ *   cancelNonce(engine, { chainId, trader, nonce }) -> { chainId, trader, nonce, orderHash, recorded, order }
+ *     NonceCancelled: cancels the order that used the nonce (close reason CANCELLED, no cancel
+ *     rate limit), or records the nonce so that a later order with it is refused
+ *     NONCE_CANCELLED; idempotent (./cancelNonce.ts).
+ *   cancelForWithdrawal(engine, { chainId, trader, token, amount }) -> { needed, cancelled, notCancelled, uncovered, hold, shortfall, ... }
+ *     after the ledger's requestWithdrawal: cancels the trader's resting orders on that chain
+ *     locking `token`, newest first, whole orders, until they cover min(amount, what the hold
+ *     misses now), close reason WITHDRAWAL, no cancel rate limit; their remainders top up the
+ *     hold before it resolves (./withdrawal.ts).
  *
  * Reads
  *   getOrder(engine, { orderHash, market? }) -> OrderView | null
@@ -75,7 +85,9 @@ import type { Address, Hex } from "../orders";
 import { processCancel, processSweep } from "./cancel";
 import { MatchingEngine } from "./engine";
 import type { EngineConfig, EngineDeps } from "./context";
+import { processCancelNonce, type CancelNonceParams, type CancelNonceResult } from "./cancelNonce";
 import { processSetMinNonce, type SetMinNonceParams, type SetMinNonceResult } from "./minNonce";
+import { processCancelForWithdrawal, type CancelForWithdrawalParams, type CancelForWithdrawalResult } from "./withdrawal";
 import { queryBook, queryOrder } from "./queries";
 import { recoverEngine, type RecoveryReport } from "./recovery";
 import type { BookSnapshot, CancelOrdersResult, CancelRequest, OrderView, PlaceOrderRequest, PlaceOrderResult } from "./types";
@@ -86,6 +98,8 @@ export { ENGINE_CONSUMER, type EngineConfig, type EngineDeps, type EngineContext
 export { EngineError, type EngineErrorCode } from "./errors";
 export type { RecoveryReport } from "./recovery";
 export type { SetMinNonceParams, SetMinNonceResult } from "./minNonce";
+export type { CancelNonceParams, CancelNonceResult } from "./cancelNonce";
+export type { CancelForWithdrawalParams, CancelForWithdrawalResult } from "./withdrawal";
 export { bookKeys, fillIdOf, BOOK_KEYSPACE, type BookKeys } from "./keys";
 export { encodeOrderPayload, decodeOrderPayload, type OrderPayload } from "./payload";
 export { decodeOrderRecord, type OrderRecord } from "./record";
@@ -113,6 +127,14 @@ export function sweepExpired(engine: MatchingEngine, params: { market?: number; 
 
 export function setMinNonce(engine: MatchingEngine, params: SetMinNonceParams): Promise<SetMinNonceResult> {
   return engine.enqueueTask("minNonce", () => processSetMinNonce(engine.ctx, params));
+}
+
+export function cancelNonce(engine: MatchingEngine, params: CancelNonceParams): Promise<CancelNonceResult> {
+  return engine.enqueueTask("cancelNonce", () => processCancelNonce(engine.ctx, params));
+}
+
+export function cancelForWithdrawal(engine: MatchingEngine, params: CancelForWithdrawalParams): Promise<CancelForWithdrawalResult> {
+  return engine.enqueueTask("cancelForWithdrawal", () => processCancelForWithdrawal(engine.ctx, params));
 }
 
 export function recover(engine: MatchingEngine): Promise<RecoveryReport> {

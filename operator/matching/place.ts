@@ -45,6 +45,7 @@ const MESSAGES: Partial<Record<PlaceRejectCode, string>> = {
   INSUFFICIENT_FUNDS: "available balance is below what the order locks",
   DUPLICATE_ORDER: "the trader already used this nonce",
   NONCE_BELOW_MINIMUM: "the nonce is below the trader's minimum nonce (orders below it are cancelled on chain)",
+  NONCE_CANCELLED: "the trader cancelled this nonce on chain",
   TOO_MANY_OPEN_ORDERS: "the trader has the most open orders allowed: cancel some first",
   RATE_LIMITED: "too many orders: slow down",
   POST_ONLY_WOULD_CROSS: "the post-only order would take liquidity",
@@ -241,6 +242,7 @@ export async function finishBatch(ctx: EngineContext, phase: LockPhase): Promise
     if (o.code === "RATE_LIMITED") results[it.index] = rejected(it.item.hash, o.code, undefined, { retryAfterMs: o.retryAfterMs });
     else if (o.code === "DUPLICATE_ORDER") results[it.index] = rejected(it.item.hash, o.code, undefined, { existingOrderHash: o.existingHash });
     else if (o.code === "NONCE_BELOW_MINIMUM") results[it.index] = rejected(it.item.hash, o.code, undefined, { nonce: it.item.req.order.nonce, minNonce: o.minNonce });
+    else if (o.code === "NONCE_CANCELLED") results[it.index] = rejected(it.item.hash, o.code, undefined, { nonce: o.nonce });
     else if (o.code === "TOO_MANY_OPEN_ORDERS") {
       results[it.index] = rejected(it.item.hash, o.code, undefined, { openOrders: o.openOrders, maxOpenOrders: ctx.config.maxOpenOrdersPerTrader });
     }

@@ -6,7 +6,7 @@
  *
  * Layout (REC_FMT "<c1ddddBdc1c42dc1", 94 bytes, little-endian doubles hold integers < 2^53):
  *   side "b"|"s", ticks, lots, rem (unfilled lots), seq, flags (u8), expiry (unix s),
- *   state "o"|"f"|"c"|"t", trader (42 chars), receivedAt (ms), reason "C"|"I"|"E"|"S"|" ".
+ *   state "o"|"f"|"c"|"t", trader (42 chars), receivedAt (ms), reason "C"|"I"|"E"|"S"|"W"|" ".
  */
 import type { Address } from "../orders";
 import { EngineError } from "./errors";
@@ -25,8 +25,8 @@ export interface OrderRecord {
   state: "o" | "f" | "c" | "t";
   trader: Address;
   receivedAt: number;
-  /** Why a closed order closed: C cancelled, I IOC remainder, E expired, S self-trade; "" none. */
-  reason: "" | "C" | "I" | "E" | "S";
+  /** Why a closed order closed: C cancelled, I IOC remainder, E expired, S self-trade, W withdrawal; "" none. */
+  reason: "" | "C" | "I" | "E" | "S" | "W";
 }
 
 export function decodeOrderRecord(buf: Buffer): OrderRecord {

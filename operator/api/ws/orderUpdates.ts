@@ -2,7 +2,8 @@
  * Order updates of the orders:<trader> channel, derived from a market's journal read
  * (operator/journal readJournal): "accepted" (accepted stream), "fill" (fills stream, maker and
  * taker side, with the fee this trader paid: `fee` in `feeToken`, at `feeBps`),
- * "cancelled" (closed stream: cancelled, IOC remainder, expired, self-trade; with the reason).
+ * "cancelled" (closed stream: cancelled, IOC remainder, expired, self-trade, withdrawal; with
+ * the reason, the journal's CloseReason as is: WITHDRAWAL needs no mapping).
  * Cancels of every API process and of the engine's sweeps are on the closed stream, so
  * they all reach the channel.
  *
@@ -17,7 +18,7 @@ import { getOrder, type MatchingEngine, type OrderView } from "../../matching";
 import type { Address, Hex } from "../../orders";
 import { tradeOf } from "./streams";
 
-export type OrderUpdate = Record<string, unknown> & { event: "accepted" | "fill" | "cancelled"; orderHash: Hex };
+export type OrderUpdate = Record<string, unknown> & { event: "accepted" | "fill" | "cancelled" | "settlement"; orderHash: Hex };
 
 interface Pending {
   trader: Address;

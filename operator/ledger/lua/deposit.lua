@@ -1,7 +1,10 @@
--- deposit.lua: credits a deposit to available, exactly once per deposit id.
+-- deposit.lua: credits a deposit, exactly once per deposit id: to the token's withdrawal debt
+-- first, then to its withdrawal hold up to the request's amount, the rest to available
+-- (account.lua bal_credit; a token without a withdrawal request or debt: all to available).
 --
 -- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
---   1 acct  HASH  "b:<token>:a|l|o|i" balances (and the trader's other ledger fields)
+--   1 acct  HASH  "b:<token>:a|l|o|i" balances, "b:<token>:w|t|d" withdrawal hold, target and
+--                 debt, "w" the tokens having any (and the trader's other ledger fields)
 --   2 dep   HASH  depositId -> "token|amount" of every deposit credited
 -- ARGV: 1 token, 2 amount (decimal > 0), 3 depositId (e.g. "<txHash>:<logIndex>")
 -- Returns 1 when credited now, 0 when this deposit id was already credited with the same
@@ -21,8 +24,7 @@ if prev then
   return redis.error_reply("DEPOSIT_CONFLICT deposit " .. id .. " was credited as " .. prev)
 end
 bal_key = KEYS[1]
-local field = "b:" .. token .. ":a"
-if not bal_add(field, amount) then return bal_overflow(field) end
+if not bal_credit(token, amount) then return bal_overflow("b:" .. token .. ":a") end
 bal_flush()
 rcall("HSET", KEYS[2], id, record)
 return 1

@@ -1,7 +1,8 @@
 -- settle.lua: resolves a trader's pending amounts of matched fills once the chain decided them.
 --
 -- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
---   1 acct  HASH  "b:<token>:a|l|o|i" balances; "f:<fillId>" -> pending amounts of a party
+--   1 acct  HASH  "b:<token>:a|l|o|i" balances; "b:<token>:w|t|d" withdrawal hold, target and
+--                 debt, "w" the tokens having any; "f:<fillId>" -> pending amounts of a party
 --                 "o|token|atoms;i|token|atoms;..." and "g:<fillId>" -> pending fees of the fee
 --                 account "i|token|atoms;..." (both written by step.lua)
 -- ARGV:
@@ -9,6 +10,8 @@
 --                      vault balance), pendingIn amounts become available;
 --            "unwind": the chain skipped the fill: pendingOut amounts return to available,
 --                      pendingIn amounts are dropped (they never arrive).
+--            What becomes available is credited through account.lua bal_credit: a token's
+--            withdrawal debt is paid first, then its hold topped up to its target.
 --   2.. fillIds (decimal uint64)
 -- Returns an array with, per fill id, 1 if its pending amounts were resolved now, 0 if the
 -- trader has none (already resolved, or not a party): each fill resolves exactly once.
@@ -46,7 +49,10 @@ for i = 2, #ARGV do
   end
   parsed[i] = entries
 end
-if #bal_fields > 0 then bal_prefetch(bal_fields) end
+if #bal_fields > 0 then
+  bal_fields[#bal_fields + 1] = "w"
+  bal_prefetch(bal_fields)
+end
 
 local out = {}
 for i = 2, #ARGV do
@@ -61,8 +67,7 @@ for i = 2, #ARGV do
         return redis.error_reply("LEDGER_INVARIANT pending amount of " .. token .. " would go negative (fill " .. ARGV[i] .. ")")
       end
       if (kind == "o" and mode == "unwind") or (kind == "i" and mode == "settle") then
-        local fa = "b:" .. token .. ":a"
-        if not bal_add(fa, atoms) then return bal_overflow(fa, " (fill " .. ARGV[i] .. ")") end
+        if not bal_credit(token, atoms) then return bal_overflow("b:" .. token .. ":a", " (fill " .. ARGV[i] .. ")") end
       end
     end
     if bal_cache[f] then bal_set(f, false) end

@@ -5,8 +5,11 @@
 --
 -- KEYS (all {t:<chainId>:<trader>}: one trader's account on one chain):
 --   1 acct    HASH   "b:<token>:a|l|o|i" balances (available, locked, pendingOut, pendingIn);
+--                    "b:<token>:w|t|d" withdrawal hold, its target, withdrawal debt, and "w" the
+--                    tokens having any (withdrawal.lua; read only as said below);
 --                    "o:<orderHash>" -> lock record "token|market|rlock|lots|filled|lastFill|nonce|lockId"
---                    of each order holding a lock; "n:<nonce>" -> orderHash; "f:<fillId>" -> the
+--                    of each order holding a lock; "n:<nonce>" -> orderHash, or "cancelled" for a
+--                    nonce cancelled on chain that no known order used (nonce_cancel.lua); "f:<fillId>" -> the
 --                    trader's pending amounts of a fill as a party "o|token|atoms;i|token|atoms";
 --                    "g:<fillId>" -> the fee account's pending fees of a fill "i|token|atoms;...";
 --                    "h:<marketId>" -> last fill counter whose fees were credited (fee account);
@@ -55,6 +58,7 @@
 --   "RATE_LIMITED", "<ms until a token>"
 --   "NONCE_BELOW_MINIMUM", "<the trader's minimum nonce>"
 --   "DUPLICATE_ORDER", "<hash that used the nonce>"
+--   "NONCE_CANCELLED", "<the nonce>"         (cancelled on chain, never used by a known order)
 --   "TOO_MANY_OPEN_ORDERS", "<orders in the open-order index>"
 --   "INSUFFICIENT_FUNDS", "<available atoms>"
 --   (applied / skipped count fills, per-fill fees, closes and releases.)
@@ -69,7 +73,14 @@
 -- replay: operations by construction; an order whose lock record carries this lockId answers
 -- OK again without locking twice or taking a token.
 -- Checks of a new order, in this order: replay, rate bucket (a token is taken from here on),
--- minimum nonce, duplicate nonce, open orders, funds.
+-- minimum nonce, duplicate (or cancelled) nonce, open orders, funds.
+-- Withdrawal claims: what a fill's improvement, a close or a release gives back to available
+-- of a token with a withdrawal debt or request (listed in the account field "w") first pays
+-- the debt, then tops the withdrawal hold up to its target (b:<token>:d, b:<token>:w up to
+-- b:<token>:t); only the rest becomes available, so new orders never lock held funds. "w" is
+-- one more field of the HMGET, asked only by a step that credits available; the claim fields
+-- are read (a second HMGET) only when "w" lists something, which is rare (a trader between
+-- its withdrawal request and its finalization).
 -- Open orders: the index's size (HLEN, read once, only when a limit is given and an order
 -- may rest) less the locks this call's operations dropped, plus the locks of this call's
 -- orders that may rest. The index holds every lock, so it also counts orders still in flight
@@ -79,7 +90,8 @@
 -- Cost (this script runs about once per order): one HMGET of the account (lock records
 -- included), one HSET (plus an HDEL) of it at the end, whatever the number of operations; the
 -- open-order index is written only when a lock is taken or released, not on every fill (and
--- read, one HLEN, only under an open-order limit). Few
+-- read, one HLEN, only under an open-order limit); withdrawal claims cost one HMGET field
+-- ("w") to a step that credits available, and nothing more unless the trader has one. Few
 -- Lua functions (each is a closure created per call); numbers read by coercion (a validated
 -- "%d+" + 0) rather than tonumber; the fees of a batch summed in Lua numbers. Measured with
 -- scripts/bench/engineProfile.ts (PROFILE_CALLGRIND=1).
@@ -127,6 +139,7 @@ local P_O = "^(%d+)|(%d+)|(%d+)|(%d+)|([01])$"
 
 local ops, nops = {}, 0
 local untokened = false -- a close or release without its lock token (read its record first)
+local credits = false -- an operation credits available: read "w" (withdrawal claims)
 local i = 1
 while i <= n_ops do
   local s = ARGV[4 + i]
@@ -149,6 +162,7 @@ while i <= n_ops do
       sa = sp .. ":a"
       nf = nf + 1
       fields[nf] = sa
+      credits = true
     end
     fields[nf + 1], fields[nf + 2], fields[nf + 3], fields[nf + 4], fields[nf + 5] = of, sl, so, ri, pf
     nf = nf + 5
@@ -193,6 +207,7 @@ while i <= n_ops do
     local of = "o:" .. h
     nf = nf + 1
     fields[nf] = of
+    credits = true
     if tok == "" then
       untokened = true
     else
@@ -224,6 +239,10 @@ end
 if n > 0 then
   nf = nf + 1
   fields[nf] = "minNonce"
+end
+if credits then
+  nf = nf + 1
+  fields[nf] = "w"
 end
 
 -- ---- read what the step touches: one HMGET of the account (lock records included)
@@ -273,6 +292,52 @@ if untokened then
   if nm > 0 then read(more, nm) end
 end
 
+-- ---- withdrawal claims: only for an account whose "w" lists tokens (rare), their fields are
+-- read and `credit` built (a closure costs every call that creates it: here only those).
+local claim, credit, claim_changed = false, nil, false
+if credits and val["w"] then
+  claim = {}
+  local more, nm = {}, 0
+  for t in s_gmatch(val["w"], "0x%x+") do
+    claim[t] = true
+    local p = "b:" .. t
+    more[nm + 1], more[nm + 2], more[nm + 3] = p .. ":w", p .. ":t", p .. ":d"
+    nm = nm + 3
+  end
+  if nm > 0 then read(more, nm) end
+  -- x atoms of token t given back to available: the debt first, then the hold up to its target
+  -- (neither can overflow: each stays at most what it was or the target). Returns the rest.
+  credit = function(t, x)
+    local p = "b:" .. t
+    local fd, ft, fw = p .. ":d", p .. ":t", p .. ":w"
+    local d = val[fd]
+    if d ~= "0" then
+      local pay = bi_cmp(d, x) < 0 and d or x
+      d = bi_sub(d, pay)
+      x = bi_sub(x, pay)
+      val[fd] = d
+      dirty[fd] = true
+      if d == "0" and val[ft] == "0" then
+        claim[t] = false
+        claim_changed = true
+      end
+    end
+    local target = val[ft]
+    if x ~= "0" and target ~= "0" then
+      local h = val[fw]
+      local room = bi_sub(target, h)
+      if not room then error(redis.error_reply("LEDGER_INVARIANT withdrawal hold " .. h .. " of " .. t .. " in " .. KEYS[1] .. " is above its target " .. target)) end
+      if room ~= "0" then
+        local add = bi_cmp(room, x) < 0 and room or x
+        val[fw] = bi_add(h, add)
+        dirty[fw] = true
+        x = bi_sub(x, add)
+      end
+    end
+    return x
+  end
+end
+
 -- ---- 1. journal operations, simulated on the cached state
 local rec_dirty = {} -- hash -> true: the record (or its absence) is written back
 local unindexed = {} -- hashes whose lock is gone: removed from the open-order index
@@ -309,7 +374,9 @@ for k = 1, nops do
         dirty[so] = true
       end
       if sa then
-        local v = bi_add(val[sa], impr)
+        local x = impr
+        if claim and claim[st] then x = credit(st, x) end
+        local v = bi_add(val[sa], x)
         if not v then return redis.error_reply(s_format(OVERFLOW, sa, KEYS[1], "op", k)) end
         val[sa] = v
         dirty[sa] = true
@@ -422,7 +489,9 @@ for k = 1, nops do
       if val[fa] == nil then return fail(k, "close or release given the wrong lock token") end
       local locked = bi_sub(val[fl], r[3])
       if not locked then return fail(k, "locked balance would go negative") end
-      local available = bi_add(val[fa], r[3])
+      local x = r[3]
+      if claim and claim[r[1]] then x = credit(r[1], x) end
+      local available = bi_add(val[fa], x)
       if not available then return redis.error_reply(s_format(OVERFLOW, fa, KEYS[1], "op", k)) end
       val[fl] = locked
       val[fa] = available
@@ -474,7 +543,11 @@ for k = 1, n do
     if min_nonce and bi_cmp(o[3], min_nonce) < 0 then
       out[2 * k + 1], out[2 * k + 2] = "NONCE_BELOW_MINIMUM", min_nonce
     elseif used then
-      out[2 * k + 1], out[2 * k + 2] = "DUPLICATE_ORDER", used
+      if used == "cancelled" then
+        out[2 * k + 1], out[2 * k + 2] = "NONCE_CANCELLED", o[3]
+      else
+        out[2 * k + 1], out[2 * k + 2] = "DUPLICATE_ORDER", used
+      end
     elseif counted and open >= max_open then
       out[2 * k + 1], out[2 * k + 2] = "TOO_MANY_OPEN_ORDERS", s_format("%d", open)
     else
@@ -506,6 +579,16 @@ end
 
 -- ---- writes: a balance back to zero, or a field set to false, is deleted (absent means zero),
 -- so an operation that is undone leaves the hash exactly as it was.
+if claim_changed then
+  -- Tokens whose debt is paid and that have no request leave the list.
+  local list = {}
+  for t, on in pairs(claim) do
+    if on then list[#list + 1] = t end
+  end
+  table.sort(list)
+  val["w"] = #list > 0 and t_concat(list, ",") or false
+  dirty["w"] = true
+end
 for hash in pairs(rec_dirty) do
   local r = recs[hash]
   local of = "o:" .. hash

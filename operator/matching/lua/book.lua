@@ -8,7 +8,8 @@
 --                                    receivedAt, reason (see operator/matching/record.ts)
 --                                    state: o open (resting) | f filled | c closed | t taking
 --                                    reason (closed): C cancelled, I IOC remainder, E expired,
---                                    S self-trade, " " none
+--                                    S self-trade, W withdrawal (cancelled to fund the trader's
+--                                    withdrawal hold), " " none
 --   <prefix>bids / asks      ZSET    price levels, member = score = price in ticks
 --   <prefix>depth            HASH    "<side>:<ticks>" -> open lots at that level
 --   <prefix>lvl:<side>:<ticks> LIST  order hashes at the level in arrival order (FIFO)

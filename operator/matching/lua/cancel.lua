@@ -12,7 +12,8 @@
 --   3 mode    "orders": cancel the hashes in ARGV[6..] if they are the trader's and open
 --             "expired": close up to ARGV[5] resting orders with expiry < cutoff (ARGV[4])
 --   4 trader (orders) or cutoff in unix seconds (expired)
---   5 limit (expired) or "0"
+--   5 limit (expired), or the close reason (orders): "C" cancelled (by the trader, or on chain),
+--     "W" withdrawal (cancelled to fund the trader's withdrawal hold)
 --   6.. order hashes (mode "orders")
 -- Returns { closeBefore, results, closes }:
 --   results  2 per order looked at: hash, code: OK | NOT_FOUND | NOT_OWNER | NOT_OPEN:<state><reason>
@@ -34,6 +35,7 @@ local trader, cutoff, limit
 if mode == "orders" then
   trader = ARGV[4]
   if not is_address(trader) then return bad_input("trader") end
+  if ARGV[5] ~= "C" and ARGV[5] ~= "W" then return bad_input("reason") end
   for i = 6, #ARGV do
     if not is_hash32(ARGV[i]) then return bad_input("hash #" .. (i - 5)) end
   end
@@ -68,7 +70,7 @@ local function cancel_one(hash, reason, owner)
 end
 
 if mode == "orders" then
-  for i = 6, #ARGV do cancel_one(ARGV[i], "C", trader) end
+  for i = 6, #ARGV do cancel_one(ARGV[i], ARGV[5], trader) end
 else
   local hashes = rcall("ZRANGEBYSCORE", K_EXPIRY, "-inf", "(" .. s_format("%d", cutoff), "LIMIT", 0, limit)
   for _, hash in ipairs(hashes) do
