@@ -41,6 +41,7 @@ export interface ApiContext {
   /** Per client address and WebSocket connection (./clientLimits.ts). */
   clientLimits: ClientLimits;
   tasks?: ApiDeps["tasks"];
+  chainHealth?: ApiDeps["chainHealth"];
 }
 
 export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logger): ApiContext {
@@ -78,5 +79,6 @@ export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logge
     intakeRules: { maxExpirySeconds: config.limits.maxExpirySeconds },
     clientLimits: resolveClientLimits(config.clientLimits),
     tasks: deps.tasks,
+    chainHealth: deps.chainHealth,
   };
 }

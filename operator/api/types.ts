@@ -10,6 +10,13 @@ import type { Clock, Erc1271Client, VerifierPool } from "../orders";
 import type { RedisClient } from "../redis";
 import type { LoopStatus } from "../tasks";
 
+/** One chain's on-chain services as /health shows them: `ok` false when one of them is failing. */
+export interface ChainHealth {
+  chainId: number;
+  ok: boolean;
+  problems: string[];
+}
+
 export interface ApiDeps {
   engine: MatchingEngine;
   /** Verifies order signatures; /health reports whether its workers run. */
@@ -29,6 +36,8 @@ export interface ApiDeps {
   chain?: Erc1271Client;
   /** The daemon's background loops, reported by /health (informational). */
   tasks?: { status(): LoopStatus[] };
+  /** Each chain's watcher, signer, settler and RPC client, reported by /health (operator/daemon chainServices). */
+  chainHealth?: { status(): Promise<ChainHealth[]> };
 }
 
 /** Settings of the API itself, all with defaults (DEFAULT_API_SETTINGS). */

@@ -3,6 +3,7 @@
  * Nothing else in the operator reads process.env: main.ts calls `loadConfig(process.env)` and
  * hands the result (or parts of it) to each component.
  */
+import type { FailpointName } from "../failpoints";
 import fs from "node:fs";
 import os from "node:os";
 import type { ZodIssue } from "zod";
@@ -110,6 +111,14 @@ export interface OperatorConfig {
   verifier: { poolSize: number; erc1271TimeoutMs: number };
   /** Background loops of the daemon (operator/tasks). */
   tasks: { sweepIntervalMs: number; journalTrimIntervalMs: number };
+  /**
+   * Run each chain's watcher, signer and settler in this process (HYPERINDEX_CHAIN_SERVICES,
+   * default true). Exactly one process per chain must: set false on any other operator process
+   * sharing the Redis (an API and matching process only).
+   */
+  chainServices: boolean;
+  /** Crash injection for the fault tests (operator/daemon/failpoints.ts); absent in production. */
+  failpoint?: { name: FailpointName; after: number };
   /** The journal's retention (operator/journal). */
   journal: { maxLagEntries: number; orderRetentionMs: number };
   logLevel: LogLevel;
@@ -198,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     },
     verifier: { poolSize: e.HYPERINDEX_VERIFIER_POOL_SIZE, erc1271TimeoutMs: e.HYPERINDEX_ERC1271_TIMEOUT_MS },
     tasks: { sweepIntervalMs: e.HYPERINDEX_SWEEP_INTERVAL_MS, journalTrimIntervalMs: e.HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS },
+    chainServices: e.HYPERINDEX_CHAIN_SERVICES,
+    ...(e.HYPERINDEX_FAILPOINT === undefined ? {} : { failpoint: { name: e.HYPERINDEX_FAILPOINT, after: e.HYPERINDEX_FAILPOINT_AFTER } }),
     journal: { maxLagEntries: e.HYPERINDEX_JOURNAL_MAX_LAG, orderRetentionMs: e.HYPERINDEX_ORDER_RETENTION_SECONDS * 1000 },
     logLevel: e.HYPERINDEX_LOG_LEVEL,
   };

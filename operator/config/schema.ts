@@ -6,6 +6,7 @@
  * An empty value counts as unset (a `NAME=` line in an env file). Numbers are written in
  * plain decimal; nothing is guessed or coerced.
  */
+import { FAILPOINTS } from "../failpoints";
 import { z } from "zod";
 import secp256k1 from "secp256k1";
 import { show } from "../markets/config";
@@ -185,6 +186,9 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_WS_MAX_CONNECTIONS_PER_IP: withDefault(DEFAULT_CLIENT_LIMITS.wsConnectionsPerIp, positiveInt()),
     HYPERINDEX_WS_MAX_MESSAGES_PER_SECOND: withDefault(DEFAULT_CLIENT_LIMITS.wsMessagesPerSecond, positiveInt()),
     HYPERINDEX_CLIENT_LIMITS_EXEMPT_LOOPBACK: withDefault<boolean>(DEFAULT_CLIENT_LIMITS.exemptLoopback, boolean),
+    HYPERINDEX_CHAIN_SERVICES: withDefault<boolean>(true, boolean),
+    HYPERINDEX_FAILPOINT: optional(oneOf(FAILPOINTS)),
+    HYPERINDEX_FAILPOINT_AFTER: withDefault(1, integer("an integer from 1 to 1000000", 1, 1_000_000)),
     HYPERINDEX_MAX_BODY_DRAIN_BYTES: withDefault(DEFAULT_CLIENT_LIMITS.maxBodyDrainBytes, positiveInt(1024 * 1024 * 1024)),
     // Verifier
     HYPERINDEX_VERIFIER_POOL_SIZE: withDefault(machine.cpuCount, positiveInt(1_024)),

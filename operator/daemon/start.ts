@@ -21,6 +21,9 @@ import { createVerifierPool, type Erc1271Client, type VerifierPool } from "../or
 import type { Address } from "../orders";
 import { closeRedis, createRedisClient, describeRedis, masterNodes, RedisError, waitReady, type RedisClient } from "../redis";
 import type { LoopGroup } from "../tasks";
+import { createLedger } from "../ledger";
+import { createFailpoints } from "../failpoints";
+import { startChainServices, type ChainServices } from "./chainServices";
 import { createDaemonLoops } from "./loops";
 
 export interface OperatorDeps {
@@ -41,6 +44,8 @@ export interface RunningOperator {
   feeAccounts: ReadonlyMap<number, Address>;
   /** The daemon's background loops (sweeping, retention). */
   loops: LoopGroup;
+  /** Per chain id: its watcher, signer and settler (empty when HYPERINDEX_CHAIN_SERVICES is false). */
+  chainServices: ReadonlyMap<number, ChainServices>;
   /** The address the API listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Graceful shutdown; idempotent. */
@@ -70,7 +75,10 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     closers.push(() => closeRedis(redis));
     await startRedis(redis, config, logger);
 
-    const chains = createChainClients(config.chains, deps.chainClients);
+    const chains = createChainClients(config.chains, deps.chainClients, { logger: deps.logger, metrics: deps.metrics });
+    closers.push(async () => {
+      for (const c of chains.values()) await c.rpc?.close();
+    });
     const feeAccounts = new Map<number, Address>();
     for (const chain of chains.values()) {
       const info = await checkChain({ logger }, chain);
@@ -103,6 +111,24 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
     loops.start();
     closers.push(() => loops.stop());
 
+    // Per chain: signer, settler, watcher (stopped before the engine and Redis close).
+    const chainServices = new Map<number, ChainServices>();
+    if (config.chainServices) {
+      const ledger = await createLedger({ redis, logger: deps.logger });
+      const failpoints = createFailpoints(config.failpoint);
+      if (config.failpoint !== undefined) logger.warn({ failpoint: config.failpoint }, "HYPERINDEX_FAILPOINT is set: this process kills itself at that point (fault tests only)");
+      for (const chain of chains.values()) {
+        const services = await startChainServices(
+          { redis, logger: deps.logger, metrics: deps.metrics, engine, scripts: ledger.scripts, client: chain.client, rpc: chain.rpc, failpoints },
+          { chain: chain.config, markets: config.markets.filter((m) => m.chainId === chain.chainId), feeAccount: feeAccounts.get(chain.chainId)! },
+        );
+        chainServices.set(chain.chainId, services);
+        closers.push(() => services.stop());
+      }
+    } else {
+      logger.warn("HYPERINDEX_CHAIN_SERVICES=false: this process neither watches the chains nor settles; another operator process must");
+    }
+
     const app = buildApi(
       {
         engine,
@@ -112,6 +138,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
         metrics: deps.metrics,
         chains: new Map([...chains.values()].map((c) => [c.chainId, c.client as Erc1271Client])),
         tasks: loops,
+        chainHealth: { status: () => Promise.all([...chainServices.values()].map((c) => c.status())) },
       },
       {
         ...config,
@@ -135,6 +162,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       chains,
       feeAccounts,
       loops,
+      chainServices,
       url,
       stop: () => {
         stopping ??= (async () => {

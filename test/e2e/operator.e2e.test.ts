@@ -42,6 +42,8 @@ describe("operator end to end (chain + Redis + daemon + HTTP)", function () {
       HYPERINDEX_OPERATOR_PRIVATE_KEY: chain.operatorKey,
       HYPERINDEX_HTTP_PORT: String(await freePort()),
       HYPERINDEX_SWEEP_INTERVAL_MS: "200",
+      // This test credits deposits itself and expects nothing settled (being moved onto the anvil stack).
+      HYPERINDEX_CHAIN_SERVICES: "false",
       HYPERINDEX_MARKETS: JSON.stringify([
         { id: 1, symbol: "WETH-USDC", baseToken: chain.wethAddress, quoteToken: chain.usdcAddress, baseDecimals: 18, tickSize: TICK.toString(), lotSize: (10n ** 15n).toString(), minLots: 1, makerFeeBps: 2, takerFeeBps: 5 },
       ]),

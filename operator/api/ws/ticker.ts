@@ -7,8 +7,9 @@
  *    tick, and to new subscribers anyway. So: at most one book message per market per tick,
  *    none while the book stands still. It also feeds the book depth gauges.
  *  - trades:<market> and orders:<trader>: one read of each market's journal (operator/journal
- *    readJournal: fills, accepted, closes) from this feed's cursor; one trades message per
- *    market and one orders message per trader per tick, when there is something to say.
+ *    readJournal: fills, accepted, closes) from this feed's cursor, and of each chain's
+ *    settlement results (./settlementUpdates.ts); one trades message per market and one orders
+ *    message per trader per tick, when there is something to say.
  *
  * The feed is a best-effort journal consumer (`wsConsumerName`, default "ws"): it reads every
  * market on every tick, subscribers or not, and saves its cursor every `cursorSaveMs`, so the
@@ -30,6 +31,7 @@ import { toJson } from "../json";
 import { observeBook, type ApiMetrics } from "../metrics";
 import type { ChannelSubscribers, SubscriptionHub } from "./hub";
 import { collectOrderUpdates, type OrderUpdate } from "./orderUpdates";
+import { createSettlementFeed } from "./settlementUpdates";
 import { tradeOf } from "./streams";
 
 export interface TickerDeps {
@@ -74,11 +76,13 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
   const lastBook = new Map<number, string>();
   const cursors = new Map<number, JournalCursor>();
   let registering: Promise<void> | undefined;
+  const settlement = createSettlementFeed(deps.redis, [...new Set(markets.all.map((m) => m.chainId))]);
 
   /** Registers the feed at the tail of every market's journal (single flight; retried if it failed). */
   function register(): Promise<void> {
     registering ??= (async () => {
       for (const m of markets.all) cursors.set(m.id, await registerConsumer(deps.redis, m.id, consumer, "tail!"));
+      await settlement.start();
     })().catch((error: unknown) => {
       registering = undefined;
       throw error;
@@ -129,6 +133,8 @@ export function createTicker(deps: TickerDeps, params: TickerParams): Ticker {
         if (traderSet.size > 0) await collectOrderUpdates(deps, { market, read, traders: traderSet, out: updates });
       }),
     );
+    // What the chain did with the fills (after the journal's events of this tick).
+    await settlement.read(traderSet, updates, params.streamBatch);
     for (const [trader, list] of updates) {
       const subs = traders.get(trader)!;
       const text = toJson({ type: "orders", channel: subs.channel.name, tick: tickNo, trader, updates: list });
