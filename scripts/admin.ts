@@ -10,10 +10,11 @@
  *                                            --remove forgets one that is gone for good
  *   migrate-keyspace [--chain <id>]          moves v2 data to the v3 layout (every operator stopped)
  *   clear-old-keyspace --yes                 deletes data of older layouts
- * Repair tools (the chain watcher does this by itself once it runs; use them only to repair):
+ * Repair tools (the chain watcher does this by itself; use them only to repair):
  *   credit-deposit <trader> <token> <amount-atoms> <deposit-id> [--chain <id>]
- *        credits an on-chain deposit to the ledger (idempotent by deposit id: use
- *        "<txHash>:<logIndex>" of the Deposited event)
+ *        credits an on-chain deposit to the ledger (idempotent by deposit id: use the id the
+ *        watcher gives it, "<txHash>:<rank>", rank = the Deposited log's position among the
+ *        Settlement and OrderbookCommitment logs of its transaction, 0 for a plain deposit)
  *   raise-min-nonce <trader> <min-nonce> [--chain <id>]
  *        applies an on-chain raiseMinNonce: later orders below it are refused and the trader's
  *        open orders below it cancelled. It runs beside the daemon, whose batch in flight may
@@ -213,7 +214,7 @@ program
   .argument("<trader>", "trader address", address("trader"))
   .argument("<token>", "token address", address("token"))
   .argument("<amount>", "amount in token atoms", wholeNumber("amount (token atoms)"))
-  .argument("<depositId>", 'unique id of the deposit: "<txHash>:<logIndex>" of the Deposited event')
+  .argument("<depositId>", 'the chain watcher\'s id of the deposit: "<txHash>:<rank>" (rank: the log\'s position among our contracts\' logs in its transaction, 0 for a plain deposit)')
   .option("--chain <id>", "the chain of the Settlement vault that received it", chainIdArg)
   .action((trader: Address, token: Address, amount: bigint, depositId: string, opts: { chain?: number }) =>
     withRedis(async (redis, config) => {
