@@ -11,6 +11,7 @@
  *   calldata    the settleBatch calldata, hex; calldataHash its keccak256
  *   gasLimit, estimate, simulated (1 when estimate came from the node), walletOrders
  *   createdAt   unix ms; nonce, txHash, maxFeePerGas, maxPriorityFeePerGas, sentAt once sent
+ *   attempt     intents of this batch id whose transaction reverted before this one (0 first)
  *   finishedAt, settled, skipped, gasUsed once final
  *
  * One MULTI (one slot, {c:<chainId>}) writes an intent with its fills' records, the settler's
@@ -46,6 +47,12 @@ export interface BatchIntent {
   simulated: boolean;
   walletOrders: number;
   createdAt: number;
+  /**
+   * Transactions of this batch id that reverted before this intent (0: the first intent of the
+   * id). Part of the signer's purpose (./settler.ts settlePurpose): a batch rebuilt after a
+   * revert may have the very same calldata, and the signer takes one transaction per purpose.
+   */
+  attempt: number;
   sent?: SentFacts;
   finishedAt?: number;
   settled?: number;
@@ -56,8 +63,8 @@ export interface BatchIntent {
 /** How long a final intent's summary stays readable (the calldata is dropped at once). */
 export const FINAL_INTENT_TTL_S = 7 * 24 * 3600;
 
-export function newIntent(params: Omit<BatchIntent, "status" | "calldataHash">): BatchIntent {
-  return { ...params, status: "built", calldataHash: keccak256(params.calldata) };
+export function newIntent(params: Omit<BatchIntent, "status" | "calldataHash" | "attempt"> & { attempt?: number }): BatchIntent {
+  return { ...params, attempt: params.attempt ?? 0, status: "built", calldataHash: keccak256(params.calldata) };
 }
 
 function intentFields(i: BatchIntent): Record<string, string> {
@@ -72,6 +79,7 @@ function intentFields(i: BatchIntent): Record<string, string> {
     simulated: i.simulated ? "1" : "0",
     walletOrders: String(i.walletOrders),
     createdAt: String(i.createdAt),
+    attempt: String(i.attempt),
   };
   return f;
 }
@@ -95,6 +103,9 @@ export async function persistIntent(redis: RedisClient, chainId: number, p: Pers
   const k = settleKeys(chainId);
   const id = p.intent.batchId;
   const multi = redis.multi();
+  // A batch id reused after a revert: the reverted intent's hash goes (its transaction's facts,
+  // its expiry), the new one takes its place whole.
+  multi.del(k.intent(id));
   multi.hset(k.intent(id), intentFields(p.intent));
   multi.zadd(k.open, id.toString(), id.toString());
   const state: Record<string, string> = { next: (id + 1n).toString() };
@@ -181,6 +192,7 @@ export function decodeIntent(batchId: bigint, h: Record<string, string>): BatchI
     simulated: h.simulated === "1",
     walletOrders: Number(h.walletOrders ?? 0),
     createdAt: Number(h.createdAt ?? 0),
+    attempt: Number(h.attempt ?? 0),
   };
   if (h.nonce !== undefined && h.txHash !== undefined) {
     intent.sent = {

@@ -8,7 +8,7 @@
  *                                      taken (into a persisted batch intent, or left out): its
  *                                      true journal position; the journal consumer cursor
  *                                      ("settler") is a copy saved after it, for retention
- *                    "settled"         batches confirmed settled, "fills:settled", "fills:skipped"
+ *                    "batches:settled", "fills:settled", "fills:skipped"  counters
  *   intent:<batchId>  HASH  a batch intent (./intents.ts): status, fills, calldata, gas, nonce
  *   open      ZSET   batch ids of intents not final yet (score = id)
  *   fills     HASH   fillId (decimal) -> "<batchId>|<market>|<maker>|<taker>|<matched at, ms>|<tries>":

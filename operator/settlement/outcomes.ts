@@ -119,6 +119,12 @@ export async function applySettlementEvents(deps: OutcomeDeps, params: OutcomePa
   // A fill's batch, known from the BatchSettled of the same transaction (Filled does not carry it).
   const batchOfTx = new Map<string, bigint>();
   for (const e of events) if (e.kind === "BatchSettled" || e.kind === "FillSkipped") batchOfTx.set(e.txHash, e.batchId);
+  // A BatchSettled makes its batch final once: re-delivered, it finds the batch no longer open
+  // and changes nothing (neither the intent's finishedAt nor the counters, nor the settler's
+  // count of open batches).
+  const settledIds = [...new Set(events.filter((e) => e.kind === "BatchSettled").map((e) => String(e.batchId)))];
+  const openScores = await Promise.all(settledIds.map((id) => redis.zscore(keys.open, id)));
+  const finalNow = new Set(settledIds.filter((_, i) => openScores[i] !== null));
 
   const settleList: SettleFill[] = [];
   const unwindList: { fill: SettleFill; reason: string; batchId: bigint; tx: Hex }[] = [];
@@ -127,7 +133,7 @@ export async function applySettlementEvents(deps: OutcomeDeps, params: OutcomePa
   const done = new Set<string>();
   for (const e of events) {
     if (e.kind === "BatchSettled") {
-      out.batches.push(e.batchId);
+      if (finalNow.has(String(e.batchId)) && !out.batches.includes(e.batchId)) out.batches.push(e.batchId);
       continue;
     }
     const id = String(fillIdOf(e));
@@ -176,7 +182,7 @@ export async function applySettlementEvents(deps: OutcomeDeps, params: OutcomePa
   for (const u of unwindList) multi.xadd(keys.results, "MAXLEN", "~", RESULTS_MAXLEN, "*", ...resultFields(u.fill, u.reason, u.batchId, u.tx, now));
   const retryBatches = new Set(retryList.map((r) => r.batchId));
   for (const e of events) {
-    if (e.kind !== "BatchSettled") continue;
+    if (e.kind !== "BatchSettled" || !finalNow.delete(String(e.batchId))) continue;
     const key = keys.intent(e.batchId);
     multi.hset(key, { status: "settled", finishedAt: String(now), settled: e.settled.toString(), skipped: (e.fills - e.settled).toString(), settledTx: e.txHash, block: e.blockNumber.toString() });
     if (!retryBatches.has(e.batchId)) multi.hdel(key, "calldata");

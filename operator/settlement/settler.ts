@@ -149,17 +149,23 @@ const READ_PAGE = 2_000;
 const MAX_SHRINKS = 4;
 
 /**
- * The signer's purpose of a batch's transaction: "settle:<batchId>:<calldata hash, 16 hex>".
- * One transaction per purpose, ever (the signer's rule); a batch rebuilt under the same id
- * after a revert has other calldata, so another purpose.
+ * The signer's purpose of a batch's transaction: "settle:<batchId>:<calldata hash, 16 hex>",
+ * and ":r<attempt>" after it for a batch id rebuilt after `attempt` reverted transactions.
+ * One transaction per purpose, ever (the signer's rule). A batch rebuilt under the same id
+ * after a revert often has other calldata, but not always (the same fills, none recorded:
+ * the same calldata): the attempt keeps its purpose its own.
  */
-export function settlePurpose(batchId: bigint, calldataHash: Hex): string {
-  return `${PURPOSE_PREFIX}${batchId}:${calldataHash.slice(2, 18)}`;
+export function settlePurpose(batchId: bigint, calldataHash: Hex, attempt = 0): string {
+  return `${PURPOSE_PREFIX}${batchId}:${calldataHash.slice(2, 18)}${attempt > 0 ? `:r${attempt}` : ""}`;
 }
 
 export function batchIdOfPurpose(purpose: string): bigint | undefined {
-  const m = /^settle:(\d+):[0-9a-f]{16}$/.exec(purpose);
+  const m = /^settle:(\d+):[0-9a-f]{16}(?::r\d+)?$/.exec(purpose);
   return m === null ? undefined : BigInt(m[1]);
+}
+
+function purposeOf(intent: BatchIntent): string {
+  return settlePurpose(intent.batchId, intent.calldataHash, intent.attempt);
 }
 
 export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler {
@@ -191,6 +197,13 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
   let unsent: BatchIntent | undefined;
   let open = 0;
   let pausedUntil = 0;
+  /**
+   * While paused, when to ask the chain again: a guardian may lift the pause before it expires
+   * (unpause), and no event the settler follows says so. A re-check is one simulation; it is
+   * spaced like batches (minBatchIntervalMs: the RPC budget), at least a second apart.
+   */
+  let pauseCheckAt = 0;
+  const pauseRecheckMs = Math.max(1_000, params.minBatchIntervalMs ?? 0);
   let lastBatchAt: number | null = null;
   /** After a reverted batch the next ones are smaller for a while. */
   let sizeCap = Number.MAX_SAFE_INTEGER;
@@ -232,7 +245,7 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
     unsent = undefined;
     for (const intent of intents) {
       if (intent.status !== "built" && intent.status !== "sent") continue;
-      const tx = pendingPurposes.get(settlePurpose(intent.batchId, intent.calldataHash));
+      const tx = pendingPurposes.get(purposeOf(intent));
       if (intent.status === "built" && tx !== undefined) {
         await markSent(redis, chainId, intent.batchId, { nonce: tx.nonce, txHash: tx.hash, sentAt: clock.now() });
         continue;
@@ -241,7 +254,7 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
       if (intent.status === "built" || tx === undefined) {
         // Never handed over, or the signer has no record of it: hand it over (again). The batch
         // id makes a second copy harmless: only one can settle.
-        if (unsent !== undefined) logger.warn({ chainId, batchId: intent.batchId.toString() }, "more than one batch intent was never sent; sending them in order");
+        if (unsentQueue.length > 0) logger.warn({ chainId, batchId: intent.batchId.toString() }, "more than one batch intent was never sent; sending them in order");
         unsentQueue.push(intent);
       }
     }
@@ -316,7 +329,8 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
   }
 
   async function handOver(intent: BatchIntent): Promise<void> {
-    const tx = await signer.submit({ purpose: settlePurpose(intent.batchId, intent.calldataHash), to: params.settlementAddress, data: intent.calldata, gas: intent.gasLimit });
+    const purpose = purposeOf(intent);
+    const tx = await signer.submit({ purpose, to: params.settlementAddress, data: intent.calldata, gas: intent.gasLimit });
     failpoints.hit("settle:after-broadcast");
     await markSent(redis, chainId, intent.batchId, { nonce: tx.nonce, txHash: tx.hash, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, sentAt: clock.now() });
     metrics.batches.inc({ chain, outcome: "sent" });
@@ -325,7 +339,7 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
       // The signer had finished this batch's transaction before (a restart between its record
       // and ours): its outcome will not be reported again.
       const record = await signer.record?.(tx.nonce);
-      if (tx.status === "failed" || record?.outcome?.result === "reverted") await onReverted(intent.batchId, tx.hash);
+      if (tx.status === "failed" || record?.outcome?.result === "reverted") await onReverted(purpose, intent.batchId, tx.hash);
     }
   }
 
@@ -362,11 +376,16 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
         continue;
       }
       const sim = await simulateBatch(deps.client, { from: signer.address, to: params.settlementAddress, data: built.calldata });
+      if (sim.kind !== "paused" && pausedUntil !== 0) {
+        pausedUntil = 0;
+        logger.info({ chainId }, "settlement is no longer paused on chain: batches go again");
+      }
       if (sim.kind === "paused") {
         metrics.simulations.inc({ chain, result: "paused" });
+        if (pausedUntil === 0) logger.warn({ chainId, until: new Date(Number(sim.until) * 1000).toISOString() }, "settlement is paused on chain: batches wait until the pause ends");
         pausedUntil = Number(sim.until) * 1000;
-        logger.warn({ chainId, until: new Date(pausedUntil).toISOString() }, "settlement is paused on chain: batches wait until the pause ends");
-        return { wait: Math.max(1_000, Math.min(30_000, pausedUntil - clock.now())) };
+        pauseCheckAt = clock.now() + pauseRecheckMs;
+        return { wait: Math.max(1_000, Math.min(pauseRecheckMs, pausedUntil - clock.now())) };
       }
       if (sim.kind === "outOfOrder") {
         if (sim.expected < batchId && open > 0) {
@@ -464,7 +483,8 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
     // 2. Fills left out: unwind (./outcomes.ts does the ledger side; here only the trigger).
     if (dropsPending) await flushDrops();
     const now = clock.now();
-    if (pausedUntil > now) return { delayMs: Math.min(30_000, pausedUntil - now) };
+    // Paused: wait until the pause ends or it is time to ask again (the next batch's simulation does).
+    if (pausedUntil > now && now < pauseCheckAt) return { delayMs: Math.min(pauseCheckAt, pausedUntil) - now };
     if (inFlight() >= params.maxInFlight) return;
     if (unminedBatches() >= (params.maxBatchesInFlight ?? 2)) return;
     await loadRetries();
@@ -498,7 +518,12 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
       dropsPending = true;
       return { again: true };
     }
+    // A batch id reused after its transaction reverted: the new transaction needs a purpose of
+    // its own (./intents.ts attempt).
+    const [previousStatus, previousAttempt] = await redis.hmget(keys.intent(batchId), "status", "attempt");
+    const attempt = previousStatus === "reverted" || previousStatus === "superseded" ? Number(previousAttempt ?? 0) + 1 : 0;
     const intent = newIntent({
+      attempt,
       batchId,
       fillIds: built.fills.map((f) => f.fillId),
       orderHashes: built.orderHashes,
@@ -544,15 +569,23 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
     }
   }
 
-  /** A batch's transaction reverted: it and every later batch go back to the queue; the next batch reuses its id. */
-  async function onReverted(batchId: bigint, hash: Hex, gasUsed?: bigint): Promise<void> {
+  /**
+   * A batch's transaction reverted: it and every later batch go back to the queue; the next
+   * batch reuses its id. Only the transaction of the batch's current intent counts: one of an
+   * earlier attempt of the id, reported late, changes nothing.
+   */
+  async function onReverted(purpose: string, batchId: bigint, hash: Hex, gasUsed?: bigint): Promise<void> {
     const chainNext = (await deps.client.readContract({ address: params.settlementAddress, abi: settleBatchAbi, functionName: "nextBatchId" })) as bigint;
     if (chainNext > batchId) {
       logger.info({ chainId, batchId: batchId.toString(), tx: hash }, "a copy of a batch reverted after the batch settled: nothing to do");
       return;
     }
     const intents = (await loadOpenIntents(redis, chainId)).filter((i) => i.batchId >= batchId && (i.status === "built" || i.status === "sent"));
-    if (intents.length === 0) return;
+    const own = intents.find((i) => i.batchId === batchId);
+    if (own === undefined || purposeOf(own) !== purpose) {
+      logger.info({ chainId, batchId: batchId.toString(), purpose, tx: hash }, "a transaction of an earlier attempt of a batch reverted: nothing to do");
+      return;
+    }
     const multi = redis.multi();
     const back: { fill: SettleFill; batchId: bigint }[] = [];
     for (const intent of intents) {
@@ -627,7 +660,7 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
       const batchId = batchIdOfPurpose(tx.purpose);
       if (batchId === undefined) return;
       if (tx.status === "reverted") {
-        await onReverted(batchId, tx.hash, tx.gasUsed);
+        await onReverted(tx.purpose, batchId, tx.hash, tx.gasUsed);
         return;
       }
       if (tx.gasUsed !== undefined) {

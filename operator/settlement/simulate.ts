@@ -53,14 +53,21 @@ export async function simulateBatch(client: SimulationClient, params: { from: Ad
   }
 }
 
-/** The revert of an execution error (its data when the node gave it), or undefined for any other failure. */
+/**
+ * The revert of an execution error (its data when the node gave it), or undefined for any other
+ * failure. viem wraps EVERY failure of eth_estimateGas / eth_call in EstimateGasExecutionError /
+ * CallExecutionError, a node that cannot be reached included: those wrappers say nothing about a
+ * revert. Only the node's answer does (ExecutionRevertedError, revert data, "revert" in its
+ * message); anything else is thrown to the settler's loop, which backs off and tries again,
+ * instead of leaving fills out of settlement because the RPC was down.
+ */
 export function revertOf(error: unknown): { data?: Hex; message: string } | undefined {
   if (!(error instanceof ViemBaseError)) return undefined;
   let data: Hex | undefined;
   let reverted = false;
   error.walk((e) => {
     const name = (e as { name?: string }).name;
-    if (name === "ExecutionRevertedError" || name === "ContractFunctionRevertedError" || name === "CallExecutionError" || name === "EstimateGasExecutionError") reverted = true;
+    if (name === "ExecutionRevertedError" || name === "ContractFunctionRevertedError") reverted = true;
     const d = (e as { data?: unknown }).data;
     if (typeof d === "string" && d.startsWith("0x") && d.length >= 10) data = d as Hex;
     else if (d !== null && typeof d === "object" && typeof (d as { data?: unknown }).data === "string") data = (d as { data: Hex }).data;
