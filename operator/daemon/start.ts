@@ -26,6 +26,11 @@ import { createFailpoints } from "../failpoints";
 import { startChainServices, type ChainServices } from "./chainServices";
 import { createDaemonLoops } from "./loops";
 
+/** After the HTTP drain, how long the shutdown waits on an unreachable Redis before cutting the connection. */
+const SHUTDOWN_REDIS_GRACE_MS = 5_000;
+/** After the cut, how long each remaining shutdown step may still take before it is left behind. */
+const SHUTDOWN_ABANDON_MS = 1_000;
+
 export interface OperatorDeps {
   logger: Logger;
   metrics: Registry;
@@ -56,10 +61,22 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
   const logger = componentLogger(deps.logger, "daemon");
   logger.info({ config: redactedConfig(config) }, "starting operator");
   const closers: (() => Promise<void>)[] = [];
+  // Set when the shutdown cut the Redis connection (see stop()).
+  let redisCut = false;
+  const onRedisCut: (() => void)[] = [];
+  const leftBehind = (): Promise<"left-behind"> =>
+    new Promise((resolve) => {
+      const arm = () => setTimeout(() => resolve("left-behind"), SHUTDOWN_ABANDON_MS).unref();
+      if (redisCut) arm();
+      else onRedisCut.push(arm);
+    });
   const stopAll = async (): Promise<void> => {
     for (const close of closers.reverse()) {
       try {
-        await close();
+        // After the Redis connection was cut, a step still waiting on it is left behind (an
+        // ioredis client cut while it waits to reconnect never fails its queued commands).
+        const outcome = await Promise.race([close(), leftBehind()]);
+        if (outcome === "left-behind") logger.warn({ afterMs: SHUTDOWN_ABANDON_MS }, "a shutdown step still waits on the cut Redis connection: going on without it");
       } catch (error) {
         logger.error({ err: error }, "error while stopping");
       }
@@ -167,7 +184,22 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       stop: () => {
         stopping ??= (async () => {
           logger.info("stopping operator");
-          await stopAll();
+          // Redis unreachable while stopping: commands in flight wait out their retries (tens of
+          // seconds each). Past the drain time and a margin, the Redis connection is cut: what
+          // waits on it fails at once and the rest of the shutdown goes on (nothing accepted is
+          // lost: it is in Redis already, or was never acknowledged).
+          const deadlineMs = config.http.shutdownDrainMs + SHUTDOWN_REDIS_GRACE_MS;
+          const cut = setTimeout(() => {
+            logger.warn({ afterMs: deadlineMs }, "shutdown is waiting on Redis: closing the Redis connection now");
+            redis.disconnect();
+            redisCut = true;
+            for (const arm of onRedisCut.splice(0)) arm();
+          }, deadlineMs);
+          try {
+            await stopAll();
+          } finally {
+            clearTimeout(cut);
+          }
           logger.info("operator stopped");
         })();
         return stopping;
