@@ -1,207 +1,242 @@
 /**
- * The HyperIndex demo (npm run demo): a local chain, Redis, the operator daemon and traders,
- * ending in a summary.
+ * The HyperIndex demo (npm run demo): the whole exchange on one machine, fills settled on chain.
  *
- *  1. chain: the Hardhat network served over JSON-RPC; Settlement and OrderbookCommitment
- *     deployed by deploy/; WETH (18 decimals) and USDC (6) listed;
- *  2. traders deposit into the Settlement vault on chain (their own transactions);
- *  3. Redis (AOF on) and the operator daemon (config from HYPERINDEX_* variables, as in
- *     production); the admin credits each on-chain deposit to the off-chain ledger (the chain
- *     watcher that will do this by itself arrives with settlement);
- *  4. a market maker quotes a ladder, takers cross it, a few orders are refused for cause,
- *     orders are cancelled one by one and all at once; a WebSocket client watches the market;
- *  5. summary: orders, fills, book, balances, latency, and the ledger checked against the vault.
+ *  1. anvil like HyperEVM small blocks (3,000,000 gas, a block a second), the contracts
+ *     deployed, WETH and USDC listed, Redis (scripts/lib/stack.ts);
+ *  2. traders fund their wallets and deposit into the Settlement vault with their own
+ *     transactions; the operator's chain watcher credits the Deposited events to the ledger;
+ *  3. the operator daemon in this process (API, matching engine, chain watcher, signer,
+ *     settler), its logs in a temporary file;
+ *  4. for DEMO_SECONDS (default 30): a market maker quotes and re-quotes a ladder, takers send
+ *     signed orders over HTTP, some orders are refused for cause, orders are cancelled one by
+ *     one and all at once, a WebSocket client watches the market; a live progress line;
+ *  5. meanwhile one trader withdraws through the escape hatch (request, the delay passed on
+ *     anvil, finalize: its own transactions, no operator involved);
+ *  6. sending stops, settlement drains, and a summary ends with the check that every vault on
+ *     chain equals the ledger with nothing pending. The exit code is 0 only if it holds.
  *
- * Settling the fills on chain (batches) is not built yet: the summary shows them pending.
+ * DEMO_SECONDS (trading time, default 30), DEMO_SEED (the traders' dice, default 1).
+ * Everything it starts (operator, Redis, anvil) is stopped at the end, on failure and on Ctrl-C.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import WebSocket from "ws";
-import { loadConfig } from "../operator/config";
-import { startOperator, type RunningOperator } from "../operator/daemon/start";
 import { createLogger } from "../operator/log";
-import { createLedger, creditDeposit } from "../operator/ledger";
-import { createRegistry } from "../operator/metrics";
 import { keccak256, type Address } from "../operator/orders";
-import { freePort, startRedis, type RedisServer } from "./lib/redisServer";
-import { fundAndDeposit, startChain, type DemoChain } from "./demo/chain";
-import { printSummary, type DemoStats } from "./demo/summary";
-import { DemoTrader, get, type ApiReply } from "./demo/trader";
+import type { RunningOperator } from "../operator/daemon/start";
+import { fundAndDepositMany } from "./lib/fundTraders";
+import { SETTLEMENT_ARTIFACT } from "./lib/localChain";
+import { startStack, USDC, WETH, type Stack } from "./lib/stack";
+import { DemoMarket, MID, random, sendRefusedOrders } from "./demo/market";
+import { Progress } from "./demo/progress";
+import { readSettlement } from "./demo/settlement";
+import { OrderStats, sleep, until } from "./demo/stats";
+import { printSummary } from "./demo/summary";
+import { DemoTrader, get } from "./demo/trader";
+import { MarketWatch } from "./demo/watch";
+import { escapeHatch, type WithdrawalReport } from "./demo/withdrawal";
 
-const WETH = 10n ** 18n;
-const USDC = 10n ** 6n;
-/** 2,000.00 USDC per WETH, in quote atoms per 10^18 base atoms. */
-const MID = 2_000n * USDC;
-const TICK = 10_000n; // 0.01 USDC
-const LOT = 10n ** 15n; // 0.001 WETH
+const SECONDS = Number(process.env.DEMO_SECONDS ?? 30);
+const SEED = Number(process.env.DEMO_SEED ?? 1);
+const TAKERS = 6;
+/** Deposits: the maker, each taker, the trader that withdraws. */
+const FUNDS = {
+  maker: { weth: 1_000n * WETH, usdc: 2_000_000n * USDC },
+  taker: { weth: 100n * WETH, usdc: 250_000n * USDC },
+  withdrawer: { weth: 20n * WETH, usdc: 10_000n * USDC },
+};
+/** The withdrawer rests three asks of 4 WETH, far above the market, then asks for 15 WETH back. */
+const WITHDRAW_AMOUNT = 15n * WETH;
+const LOG_FILE = path.join(os.tmpdir(), `hyperindex-demo-${process.pid}.log`);
+
+/**
+ * What to stop at the end, on failure or on Ctrl-C, last started first. Each step gets a bound:
+ * after Ctrl-C on a terminal, Redis and anvil got the signal too and are gone, and the
+ * operator's graceful stop would wait for Redis (ioredis retries) far longer than anyone wants.
+ */
+const cleanups: { what: string; run: () => Promise<unknown>; boundMs: number }[] = [];
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = interrupted ? Math.min(c.boundMs, 3_000) : c.boundMs;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          console.error(`  (${c.what} did not stop within ${bound / 1000} s; going on)`);
+          resolve();
+        }, bound);
+      });
+      await Promise.race([c.run().catch((error: unknown) => console.error(`  (stopping ${c.what}: ${(error as Error).message})`)), timeout]);
+      clearTimeout(timer);
+    }
+  })();
+  return cleaning;
+}
 
 function step(text: string): void {
   console.log(`\n▸ ${text}`);
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<boolean> {
   const started = Date.now();
-  const logFile = path.join(os.tmpdir(), `hyperindex-demo-${process.pid}.log`);
-  console.log("HyperIndex demo: local chain + Redis + operator + traders");
-  let chain: DemoChain | undefined;
-  let redis: RedisServer | undefined;
-  let operator: RunningOperator | undefined;
+  console.log(`HyperIndex demo: anvil (HyperEVM small blocks) + Redis + operator + traders, ${SECONDS} s of trading`);
+
+  step("chain: anvil, 3,000,000 gas a block, a block a second; contracts deployed, WETH and USDC listed; Redis");
+  const starting = startStack();
+  cleanups.push({ what: "anvil and Redis", boundMs: 15_000, run: () => starting.then((s) => s.stop(), () => undefined) });
+  const stack: Stack = await starting;
+  const chain = stack.chain;
+  const delay = (await chain.publicClient.readContract({ address: chain.settlementAddress, abi: SETTLEMENT_ARTIFACT().abi, functionName: "withdrawalDelay" })) as bigint;
+  console.log(`  rpc ${chain.rpcUrl}  chain ${chain.chainId}  Settlement ${chain.settlementAddress}  withdrawal delay ${delay} s`);
+  console.log(`  WETH ${chain.wethAddress}  USDC ${chain.usdcAddress}  Redis ${stack.redis.url}`);
+
+  step("traders fund their wallets and deposit into the Settlement vault with their own transactions");
+  const key = (label: string) => keccak256(Buffer.from(`hyperindex-demo:${label}`, "utf8"));
+  const hex = (k: Buffer) => `0x${k.toString("hex")}` as const;
+  const labels = ["maker", ...Array.from({ length: TAKERS }, (_, i) => `taker-${i + 1}`), "withdrawer"];
+  const fundsOf = (label: string) => (label === "maker" ? FUNDS.maker : label === "withdrawer" ? FUNDS.withdrawer : FUNDS.taker);
+  const deposits = await fundAndDepositMany(chain, labels.map((l) => ({ key: hex(key(l)), ...fundsOf(l) })));
+  console.log(`  ${deposits.length} deposits by ${labels.length} traders: maker 1,000 WETH + 2,000,000 USDC, ${TAKERS} takers 100 WETH + 250,000 USDC each, withdrawer 20 WETH + 10,000 USDC`);
+
+  step("the operator daemon: API, matching engine, chain watcher, signer, settler");
+  const logStream = fs.createWriteStream(LOG_FILE);
+  cleanups.push({ what: "the log file", boundMs: 2_000, run: () => new Promise<void>((resolve) => logStream.end(() => resolve())) });
+  const operatorStarting = stack.startOperator({ logger: createLogger({ level: "info", destination: logStream }) });
+  cleanups.push({ what: "the operator", boundMs: 20_000, run: () => operatorStarting.then((o) => o.stop(), () => undefined) });
+  const operator: RunningOperator = await operatorStarting;
+  const api = operator.url;
+  const settler = () => operator.chainServices.get(chain.chainId)!.settler.status();
+  console.log(`  operator ${api}  (its logs: ${LOG_FILE})`);
+  const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
+  const [maker, ...rest] = labels.map((l) => new DemoTrader(l, key(l), api, domain));
+  const withdrawer = rest.pop()!;
+  const takers = rest;
+  const everyone = [maker, ...takers, withdrawer];
+  const creditStarted = Date.now();
+  for (const t of everyone) {
+    const want = fundsOf(t.name);
+    await until(`the ledger to credit ${t.name}'s deposits`, 30_000, async () => {
+      const b = (await get(`${api}/v1/accounts/${t.address}/balances`)).body.chains?.[0]?.balances ?? {};
+      return BigInt(b[chain.wethAddress]?.available ?? 0) === want.weth && BigInt(b[chain.usdcAddress]?.available ?? 0) === want.usdc;
+    });
+  }
+  console.log(`  the chain watcher credited all ${deposits.length} deposits from their Deposited events (${((Date.now() - creditStarted) / 1000).toFixed(1)} s after the operator started)`);
+
+  step("a WebSocket client subscribes to book:WETH-USDC, trades:WETH-USDC and two traders' private channels (signed)");
+  const watch = await MarketWatch.open(api, "WETH-USDC", [takers[0], withdrawer]);
+  cleanups.push({ what: "the WebSocket client", boundMs: 1_000, run: async () => watch.close() });
+  console.log(`  watching as ${takers[0].name} and ${withdrawer.name}`);
+
+  const pair = { baseToken: chain.wethAddress as Address, quoteToken: chain.usdcAddress as Address };
+  const stats = new OrderStats();
+  const farAsks = [1n, 2n, 3n].map((i) => withdrawer.order({ ...pair, isBuy: false, price: MID + (100n + i) * USDC, amount: 4n * WETH }));
+  stats.record(await withdrawer.place(farAsks), farAsks.length);
+  console.log(`  ${withdrawer.name} rests 3 asks of 4 WETH at 2,101-2,103 USDC, far above the market`);
+
+  step(`trading for ${SECONDS} s: the maker quotes 10 bids and 10 asks of 1 WETH and re-quotes every second; ${TAKERS} takers send signed orders over HTTP`);
+  const redis = stack.redisClient();
+  cleanups.push({ what: "the demo's Redis client", boundMs: 1_000, run: async () => redis.disconnect() });
+  const market = new DemoMarket({ maker, takers, stats, rng: random(SEED) }, pair);
+  await market.quote();
+  const progress = new Progress({ redis, chainId: chain.chainId, settler, stats });
+  progress.start();
+  const tradingStarted = Date.now();
+  const tradingEnds = tradingStarted + SECONDS * 1000;
+  const trading = market.run(tradingEnds);
+  const refusals = (async () => {
+    await sleep(Math.max(1, SECONDS / 3) * 1000);
+    const otherChain = new DemoTrader(takers[1].name, key(takers[1].name), api, { ...domain, chainId: 999n }, 1_000_000n);
+    const out = await sendRefusedOrders(takers[1], otherChain, pair, market.mid, stats);
+    for (const r of out) progress.log(`  refused for cause: ${r.what.padEnd(30)} ${r.status} ${r.code ?? "(accepted!)"}${r.code === r.expected ? "" : `  <- expected ${r.expected}`}`);
+    return out;
+  })();
+  const withdrawal = (async (): Promise<WithdrawalReport> => {
+    await sleep(Math.min(6, SECONDS / 5) * 1000);
+    return escapeHatch({ stack, apiUrl: api, watch, log: (line) => progress.log(line) }, { trader: withdrawer, token: chain.wethAddress, symbol: "WETH", decimals: 18, amount: WITHDRAW_AMOUNT });
+  })();
+  let withdrawalReport: WithdrawalReport | undefined;
   try {
-    step("chain: Hardhat network over JSON-RPC, contracts deployed, WETH and USDC listed");
-    chain = await startChain();
-    console.log(`  rpc ${chain.rpcUrl}  chain ${chain.chainId}  Settlement ${chain.settlementAddress}`);
+    const [, refused, w] = await Promise.all([trading, refusals, withdrawal]);
+    withdrawalReport = w;
+    progress.log(`  trading stopped after ${((Date.now() - tradingStarted) / 1000).toFixed(0)} s; ${refused.length} orders were sent to be refused`);
 
-    const domain = { chainId: BigInt(chain.chainId), verifyingContract: chain.settlementAddress };
-    const key = (label: string) => keccak256(Buffer.from(`hyperindex-demo:${label}`, "utf8"));
-    step("redis and the operator daemon");
-    redis = await startRedis({ appendonly: true, appendfsync: "everysec" });
-    const port = await freePort();
-    const market = {
-      id: 1,
-      symbol: "WETH-USDC",
-      baseToken: chain.wethAddress,
-      quoteToken: chain.usdcAddress,
-      baseDecimals: 18,
-      tickSize: TICK.toString(),
-      lotSize: LOT.toString(),
-      minLots: 1,
-      makerFeeBps: 2,
-      takerFeeBps: 5,
-    };
-    const config = loadConfig({
-      HYPERINDEX_REDIS_URL: redis.url,
-      HYPERINDEX_RPC_URL: chain.rpcUrl,
-      HYPERINDEX_CHAIN_ID: String(chain.chainId),
-      HYPERINDEX_SETTLEMENT_ADDRESS: chain.settlementAddress,
-      HYPERINDEX_COMMITMENT_ADDRESS: chain.commitmentAddress,
-      HYPERINDEX_OPERATOR_PRIVATE_KEY: chain.operatorKey,
-      HYPERINDEX_HTTP_PORT: String(port),
-      HYPERINDEX_MARKETS: JSON.stringify([market]),
-      HYPERINDEX_LOG_LEVEL: "info",
-    });
-    const logger = createLogger({ level: "info", destination: fs.createWriteStream(logFile) });
-    operator = await startOperator({ logger, metrics: createRegistry({ defaultMetrics: true }) }, config);
-    console.log(`  operator ${operator.url} (logs: ${logFile})`);
-    const api = operator.url;
+    const book = (await get(`${api}/v1/book/WETH-USDC?depth=5`)).body;
+    await market.cancelAll(everyone);
+    progress.log(`  everyone cancelled everything left in the market at once: ${stats.cancelled.atEnd} orders`);
 
-    step("traders deposit on chain; the admin credits each deposit to the ledger");
-    const maker = new DemoTrader("maker", key("maker"), api, domain);
-    const takers = Array.from({ length: 6 }, (_, i) => new DemoTrader(`taker-${i + 1}`, key(`taker-${i}`), api, domain));
-    const everyone = [maker, ...takers];
-    const ledger = await createLedger({ redis: operator.redis, logger });
-    for (const t of everyone) {
-      const deposits = await fundAndDeposit(chain, t.keyHex, 50n * WETH, 100_000n * USDC);
-      for (const d of deposits) await creditDeposit(ledger, d);
-    }
-    console.log(`  ${everyone.length} traders, each 50 WETH + 100,000 USDC in the vault`);
-
-    step("a WebSocket client subscribes to the market's book and trades");
-    const ws = new WebSocket(`${api.replace("http", "ws")}/v1/ws`);
-    const wsSeen = { book: 0, trades: 0, tradeCount: 0 };
-    ws.on("message", (data) => {
-      const msg = JSON.parse(String(data));
-      if (msg.type === "book") wsSeen.book++;
-      if (msg.type === "trades") {
-        wsSeen.trades++;
-        wsSeen.tradeCount += Array.isArray(msg.trades) ? msg.trades.length : 0;
-      }
-    });
-    await new Promise((resolve) => ws.once("open", resolve));
-    ws.send(JSON.stringify({ op: "subscribe", channel: "book:WETH-USDC" }));
-    ws.send(JSON.stringify({ op: "subscribe", channel: "trades:WETH-USDC" }));
-
-    const stats: DemoStats = { sent: 0, accepted: 0, rejected: new Map(), fills: 0, latencies: [], cancelled: 0 };
-    const record = (reply: ApiReply, count: number) => {
-      stats.sent += count;
-      const results = reply.body.results ?? [reply.body];
-      for (const r of results) {
-        if (r.error) stats.rejected.set(r.error.code, (stats.rejected.get(r.error.code) ?? 0) + 1);
-        else {
-          stats.accepted++;
-          stats.fills += r.fills?.length ?? 0;
-        }
-      }
-      stats.latencies.push(reply.ms / count);
-    };
-    const base = { baseToken: chain.wethAddress, quoteToken: chain.usdcAddress };
-
-    step("the maker quotes 10 bids and 10 asks, 1 WETH each, 0.50 USDC (50 ticks) apart");
-    const ladder = [];
-    for (let i = 1n; i <= 10n; i++) {
-      ladder.push(maker.order({ ...base, isBuy: true, price: MID - i * 50n * TICK, amount: WETH }));
-      ladder.push(maker.order({ ...base, isBuy: false, price: MID + i * 50n * TICK, amount: WETH }));
-    }
-    const quoted = await maker.place(ladder);
-    record(quoted, ladder.length);
-
-    step("takers cross the spread: market-like IOC orders and resting limit orders");
-    for (let round = 0; round < 5; round++) {
-      for (const [i, t] of takers.entries()) {
-        const isBuy = (round + i) % 2 === 0;
-        const lots = BigInt(100 + ((round * 7 + i * 13) % 400)); // 0.1 to 0.5 WETH
-        const price = isBuy ? MID + 260n * TICK : MID - 260n * TICK;
-        const ioc = i % 3 === 0;
-        record(await t.place([t.order({ ...base, isBuy, price, amount: lots * LOT, flags: ioc ? 2 : 0 })]), 1);
-      }
-    }
-
-    step("orders the operator refuses for cause");
-    const t0 = takers[0];
-    record(await t0.place([t0.order({ ...base, isBuy: true, price: MID + 1_000n * TICK, amount: WETH, flags: 1 })]), 1); // post-only crossing
-    record(await t0.place([t0.order({ ...base, isBuy: true, price: MID + 3n, amount: WETH })]), 1); // off tick
-    record(await t0.place([t0.order({ ...base, isBuy: true, price: MID, amount: 10_000n * WETH })]), 1); // unfunded
-    const forged = t0.sign(t0.order({ ...base, isBuy: false, price: MID, amount: WETH }));
-    forged.order.amount *= 2n; // tampered after signing
-    const forgedReply = await fetch(`${api}/v1/orders`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ order: { ...forged.order, price: forged.order.price.toString(), amount: forged.order.amount.toString(), nonce: forged.order.nonce.toString(), expiry: forged.order.expiry.toString() }, signature: forged.signature }),
-    });
-    record({ status: forgedReply.status, body: await forgedReply.json(), ms: 0 }, 1);
-    const badJson = await fetch(`${api}/v1/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
-    record({ status: badJson.status, body: await badJson.json(), ms: 0 }, 1);
-
-    const bookBeforeCancels = (await get(`${api}/v1/book/WETH-USDC?depth=5`)).body;
-    step("cancels: the maker pulls its two best remaining bids, then everything in the market");
-    const makerBids = (quoted.body.results ?? []).filter((r: { orderHash?: string; state?: string }, i: number) => i % 2 === 0 && r.state === "open");
-    const one = await maker.cancel({ orderHashes: makerBids.slice(0, 2).map((r: { orderHash: `0x${string}` }) => r.orderHash) });
-    stats.cancelled += (one.body.results ?? []).filter((r: { status: string }) => r.status === "cancelled").length;
-    const all = await maker.cancel(base);
-    stats.cancelled += (all.body.results ?? []).filter((r: { status: string }) => r.status === "cancelled").length;
-
-    await new Promise((resolve) => setTimeout(resolve, 400)); // let the WebSocket ticker flush
-    ws.close();
+    // Settlement finishes: nothing queued, no batch open, every vault equal to the ledger.
+    const drainStarted = Date.now();
+    const traders = everyone.map((t) => t.address);
+    const check = await until("settlement to finish", 45_000, async () => {
+      const s = settler();
+      if (s.queuedFills + s.retryFills + s.openBatches > 0) return undefined;
+      const c = await stack.checkVaults(traders);
+      return c.ok ? c : undefined;
+    }).then(
+      (c) => {
+        progress.log(`  settlement finished ${((Date.now() - drainStarted) / 1000).toFixed(1)} s after the last order: queue empty, no batch open`);
+        return c;
+      },
+      async (error: unknown) => {
+        const s = settler();
+        progress.log(`  ${(error as Error).message} (queue ${s.queuedFills}, retry ${s.retryFills}, open batches ${s.openBatches})`);
+        return stack.checkVaults(traders);
+      },
+    );
+    await progress.stop();
 
     step("summary");
-    const book = bookBeforeCancels;
-    const balances = new Map<string, unknown>();
-    for (const t of everyone) balances.set(t.name, (await get(`${api}/v1/accounts/${t.address}/balances`)).body);
-    const onChain = await chain.settlement.balancesOf(
-      everyone.flatMap((t) => [t.address, t.address]),
-      everyone.flatMap(() => [chain!.wethAddress, chain!.usdcAddress]),
-    );
-    printSummary({
+    const settlement = await readSettlement(redis, chain.chainId);
+    const accounts = [...everyone.map((t) => ({ name: t.name, address: t.address.toLowerCase() as Address })), { name: "fee recipient", address: chain.feeRecipient }];
+    const onChain = (await chain.publicClient.readContract({
+      address: chain.settlementAddress,
+      abi: SETTLEMENT_ARTIFACT().abi,
+      functionName: "balancesOf",
+      args: [accounts.flatMap((a) => [a.address, a.address]), accounts.flatMap(() => [chain.wethAddress, chain.usdcAddress])],
+    })) as bigint[];
+    const ok = printSummary({
       stats,
-      wsSeen,
+      refusals: refused,
+      settlement,
+      watch,
+      watched: [takers[0], withdrawer],
       book,
-      traders: everyone.map((t) => ({ name: t.name, address: t.address as Address })),
-      balances,
-      onChain: everyone.map((t, i) => ({ name: t.name, weth: onChain[2 * i], usdc: onChain[2 * i + 1] })),
+      withdrawal: withdrawalReport,
+      vaults: accounts.map((a, i) => ({ ...a, weth: onChain[2 * i], usdc: onChain[2 * i + 1] })),
+      check,
       tokens: { weth: chain.wethAddress, usdc: chain.usdcAddress },
-      seconds: (Date.now() - started) / 1000,
+      tradingSeconds: SECONDS,
     });
+    console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s (operator logs: ${LOG_FILE})`);
+    return ok;
   } finally {
-    await operator?.stop();
-    await redis?.destroy();
-    await chain?.close();
+    market.stop();
+    await progress.stop();
   }
 }
 
+function onSignal(signal: NodeJS.Signals): void {
+  if (interrupted) return;
+  interrupted = true;
+  console.log(`\n${signal}: stopping the operator, Redis and anvil...`);
+  void cleanup().finally(() => process.exit(130));
+}
+process.once("SIGINT", onSignal);
+process.once("SIGTERM", onSignal);
+
 main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error("\ndemo failed:", error);
+  async (ok) => {
+    if (interrupted) return; // the signal handler exits
+    await cleanup();
+    process.exit(ok ? 0 : 1);
+  },
+  async (error: unknown) => {
+    if (interrupted) return;
+    console.error("\ndemo failed:", error instanceof Error ? (error.stack ?? error.message) : error);
+    if (fs.existsSync(LOG_FILE)) console.error(`(operator logs: ${LOG_FILE})`);
+    await cleanup();
     process.exit(1);
   },
 );

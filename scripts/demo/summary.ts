@@ -1,87 +1,109 @@
 /**
- * The demo's closing summary, for people: what was sent and what happened, the book, every
- * trader's ledger, and the ledger checked against the Settlement vault on chain
- * (available + locked + pendingOut must equal the vault balance while nothing is settled).
+ * The demo's closing summary, for people: what the traders sent and what became of it, what
+ * settled on chain (batches, gas per fill, settlement lag), the WebSocket feed, the withdrawal,
+ * and the final check: every trader's vault balance on chain equals the ledger, with nothing
+ * pending and no fill unresolved. Returns whether that check (and the demo's other
+ * expectations) held.
  */
 import type { Address } from "../../operator/orders";
+import type { VaultCheck } from "../lib/stack";
+import type { RefusalOutcome } from "./market";
+import type { SettlementReport } from "./settlement";
+import { byCode, ms, percentile, units, type OrderStats } from "./stats";
+import type { MarketWatch } from "./watch";
+import type { WithdrawalReport } from "./withdrawal";
 
-export interface DemoStats {
-  sent: number;
-  accepted: number;
-  rejected: Map<string, number>;
-  fills: number;
-  /** Milliseconds per order of each request. */
-  latencies: number[];
-  cancelled: number;
-}
-
-interface LedgerEntry {
-  available: string;
-  locked: string;
-  pendingOut: string;
-  pendingIn: string;
-}
-
-interface SummaryInput {
-  stats: DemoStats;
-  wsSeen: { book: number; trades: number; tradeCount: number };
-  book: { bids: { price: string; amount: string }[]; asks: { price: string; amount: string }[] };
-  traders: { name: string; address: Address }[];
-  balances: Map<string, unknown>;
-  onChain: { name: string; weth: bigint; usdc: bigint }[];
+export interface SummaryInput {
+  stats: OrderStats;
+  refusals: readonly RefusalOutcome[];
+  settlement: SettlementReport;
+  watch: MarketWatch;
+  /** Traders whose private channel the WebSocket client followed. */
+  watched: readonly { name: string; address: Address }[];
+  book: { bids: { price: string; amount: string }[]; asks: { price: string; amount: string }[] } | undefined;
+  withdrawal: WithdrawalReport | undefined;
+  /** Every account's vault balances on chain (WETH, USDC), the fee recipient's included. */
+  vaults: readonly { name: string; address: Address; weth: bigint; usdc: bigint }[];
+  check: VaultCheck;
   tokens: { weth: Address; usdc: Address };
-  seconds: number;
+  tradingSeconds: number;
 }
 
-function units(atoms: bigint | string, decimals: number, shown = 4): string {
-  const value = BigInt(atoms);
-  const scale = 10n ** BigInt(decimals);
-  const whole = value / scale;
-  const frac = (value % scale).toString().padStart(decimals, "0").slice(0, shown);
-  return `${whole}.${frac}`;
-}
+const label = (s: string) => `  ${s.padEnd(16)}`;
 
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-}
+export function printSummary(input: SummaryInput): boolean {
+  const { stats, settlement: st, check } = input;
+  const problems: string[] = [];
 
-export function printSummary(input: SummaryInput): void {
-  const { stats } = input;
   const latencies = [...stats.latencies].sort((a, b) => a - b);
-  const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
-  console.log(`  orders sent       ${stats.sent}`);
-  console.log(`  accepted          ${stats.accepted}`);
-  console.log(`  refused           ${[...stats.rejected.values()].reduce((a, b) => a + b, 0)}  (${[...stats.rejected.entries()].map(([c, n]) => `${c} x${n}`).join(", ")})`);
-  console.log(`  fills             ${stats.fills}  (pending on-chain settlement: batches are not built yet)`);
-  console.log(`  cancelled         ${stats.cancelled}`);
-  console.log(`  order latency     median ${median.toFixed(1)} ms per order over HTTP`);
-  console.log(`  websocket         ${input.wsSeen.book} book updates, ${input.wsSeen.trades} trade messages (${input.wsSeen.tradeCount} trades)`);
-  const top = (levels: { price: string; amount: string }[]) => levels.slice(0, 3).map((l) => `${units(l.price, 6, 2)} x ${units(l.amount, 18, 3)}`).join(", ") || "(empty)";
-  console.log(`  book before cancels: bids ${top(input.book.bids)}`);
-  console.log(`                       asks ${top(input.book.asks)}`);
-
-  console.log("\n  ledger (WETH | USDC: available / locked / pending out / pending in) and the vault on chain");
-  const widths = [9, 44, 50, 9];
-  console.log(row(["trader", "WETH", "USDC", "matches"], widths));
-  let mismatches = 0;
-  for (const [i, t] of input.traders.entries()) {
-    const ledger = input.balances.get(t.name) as { chains: { chainId: number; balances: Record<string, LedgerEntry> }[] };
-    const w = ledger.chains[0].balances[input.tokens.weth];
-    const u = ledger.chains[0].balances[input.tokens.usdc];
-    const chain = input.onChain[i];
-    // While nothing is settled, the vault still holds what the ledger counts as available,
-    // locked or owed by pending fills.
-    const holds = (e: LedgerEntry) => BigInt(e.available) + BigInt(e.locked) + BigInt(e.pendingOut);
-    const ok = holds(w) === chain.weth && holds(u) === chain.usdc;
-    if (!ok) mismatches++;
-    const fmt = (e: LedgerEntry, d: number, s: number) => [e.available, e.locked, e.pendingOut, e.pendingIn].map((v) => units(v, d, s)).join(" / ");
-    console.log(row([t.name, fmt(w, 18, 3), fmt(u, 6, 2), ok ? "yes" : "NO"], widths));
+  console.log(`${label("orders")}${stats.sent} sent in ${input.tradingSeconds.toFixed(0)} s: ${stats.accepted} accepted, ${stats.refusedTotal} refused`);
+  console.log(`${label("")}refused for cause: ${byCode(stats.refusedForCause)}`);
+  console.log(`${label("")}refused otherwise: ${byCode(stats.refused)}`);
+  for (const r of input.refusals) {
+    if (r.code !== r.expected) problems.push(`the order "${r.what}" got ${r.code ?? `accepted (${r.status})`}, not ${r.expected}`);
   }
+  console.log(`${label("order latency")}median ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms per order over HTTP`);
+  const c = stats.cancelled;
+  console.log(`${label("cancels")}${c.oneByOne} one by one, ${c.requote} in the maker's re-quotes, ${c.atEnd} by cancel-all at the end${c.tooLate > 0 ? ` (${c.tooLate} too late: already filled)` : ""}`);
+
+  const resolved = st.fillsSettled + st.fillsSkipped;
+  console.log(`${label("fills")}${stats.fills} matched; on chain ${st.fillsSettled} settled, ${st.fillsSkipped} skipped${st.skipped.size > 0 ? ` (${byCode(st.skipped)})` : ""}`);
+  if (resolved !== stats.fills) problems.push(`${stats.fills} fills matched but ${resolved} resolved on chain`);
+  const batchStates = [...st.batches.entries()].filter(([s]) => s !== "settled");
+  console.log(`${label("batches")}${st.batchesSettled} settled${batchStates.length > 0 ? `, ${batchStates.map(([s, n]) => `${n} ${s}`).join(", ")}` : ", none reverted"}; ${(st.gasFills / Math.max(1, st.batches.get("settled") ?? 0)).toFixed(1)} fills per batch`);
+  const gasPerFill = st.gasFills > 0 ? Number(st.gasUsed / BigInt(st.gasFills)) : NaN;
+  console.log(`${label("gas per fill")}${Number.isNaN(gasPerFill) ? "n/a" : gasPerFill.toLocaleString("en-US")} (settled batches' gasUsed ${st.gasUsed.toLocaleString("en-US")} / ${st.gasFills} fills; blocks of 3,000,000 gas)`);
+  console.log(`${label("settlement lag")}p50 ${ms(st.lagP50)}, p99 ${ms(st.lagP99)}, max ${ms(st.lagMax)} (matched -> Filled applied, ${st.lagCount} fills)`);
+
+  const w = input.watch;
+  const perTrader = input.watched.map((t) => {
+    const u = w.updatesOf(t.address);
+    const n = (f: (x: (typeof u)[number]) => boolean) => u.filter(f).length;
+    return `${t.name}: ${n((x) => x.event === "fill")} fills, ${n((x) => x.event === "settlement" && x.status === "settled")} settled, ${n((x) => x.event === "cancelled")} cancelled (${n((x) => x.reason === "WITHDRAWAL")} WITHDRAWAL)`;
+  });
+  console.log(`${label("websocket")}${w.seen.book} book snapshots, ${w.seen.trades} trade messages (${w.seen.tradeCount} trades)`);
+  console.log(`${label("")}private channels: ${perTrader.join("; ")}`);
+  if (w.seen.errors.length > 0) problems.push(`WebSocket errors: ${w.seen.errors.join("; ")}`);
+  const top = (levels: { price: string; amount: string }[] = []) => levels.slice(0, 3).map((l) => `${units(l.price, 6, 2)} x ${units(l.amount, 18, 3)}`).join(", ") || "(empty)";
+  console.log(`${label("book at the end")}(before the cancel-all) bids ${top(input.book?.bids)}`);
+  console.log(`${label("")}(before the cancel-all) asks ${top(input.book?.asks)}`);
+
+  const wd = input.withdrawal;
+  if (wd === undefined) problems.push("the withdrawal did not happen");
+  else {
+    const f = (v: bigint | undefined) => `${units(v ?? 0n, 18, 2)} ${wd.symbol}`;
+    console.log(
+      `${label("withdrawal")}${f(wd.amount)} through the escape hatch in ${wd.seconds.toFixed(1)} s: ledger hold ${f(wd.held.withdrawalHold)} ` +
+        `(${wd.cancelledForWithdrawal} orders cancelled to fund it), finalize before the ${wd.delaySeconds} s delay ${wd.earlyFinalize}, finalized by the trader after it; ` +
+        `wallet ${f(wd.walletBefore)} -> ${f(wd.walletAfter)}`,
+    );
+  }
+
+  console.log("\n  vaults on chain (Settlement.balancesOf) against the ledger (available + locked + pendingOut + withdrawalHold - withdrawalDebt)");
+  const widths = [18, 16, 20, 10];
+  const row = (cells: string[]) => "    " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  console.log(row(["account", "WETH", "USDC", "ledger"]));
+  for (const v of input.vaults) {
+    const bad = check.mismatches.filter((m) => m.trader.toLowerCase() === v.address.toLowerCase());
+    console.log(row([v.name, units(v.weth, 18, 4), units(v.usdc, 6, 2), bad.length === 0 ? "equal" : "DIFFERENT"]));
+    for (const m of bad) {
+      const token = m.token === input.tokens.weth ? "WETH" : m.token === input.tokens.usdc ? "USDC" : m.token;
+      const d = token === "WETH" ? 18 : 6;
+      console.log(`      ${token}: vault ${units(m.vault, d, d)}, ledger ${units(m.ledger, d, d)} (difference ${units(m.vault - m.ledger, d, d)})`);
+    }
+  }
+  for (const m of check.mismatches) {
+    if (!input.vaults.some((v) => v.address.toLowerCase() === m.trader.toLowerCase())) problems.push(`${m.trader} ${m.token}: vault ${m.vault}, ledger ${m.ledger}`);
+  }
+  if (check.mismatches.length > 0) problems.push(`${check.mismatches.length} vault balance(s) differ from the ledger`);
+  if (check.pending !== 0n) problems.push(`the ledger still has ${check.pending} atoms pending settlement`);
+  if (check.unresolvedFills !== 0) problems.push(`${check.unresolvedFills} fill(s) unresolved by the settler`);
+
+  const ok = check.ok && problems.length === 0;
   console.log(
-    mismatches === 0
-      ? "\n  reconciliation: every trader's ledger matches its vault balance on chain"
-      : `\n  reconciliation: ${mismatches} trader(s) do NOT match the vault`,
+    ok
+      ? `\n  check: every vault on chain equals the ledger (${input.vaults.length} accounts x 2 tokens), nothing pending, no fill unresolved: OK`
+      : `\n  check FAILED:\n${problems.map((p) => `    - ${p}`).join("\n")}`,
   );
-  console.log(`\ndone in ${input.seconds.toFixed(1)} s`);
-  if (mismatches > 0) process.exitCode = 1;
+  return ok;
 }

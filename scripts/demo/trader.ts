@@ -10,6 +10,7 @@ import {
   encodeSignedOrder,
   privateKeyToAddress,
   signDigest,
+  signSubscribe,
   type Address,
   type Hex,
   type Order,
@@ -31,8 +32,8 @@ export class DemoTrader {
   constructor(
     readonly name: string,
     private readonly privateKey: Buffer,
-    private readonly apiUrl: string,
-    domain: OrderDomain,
+    readonly apiUrl: string,
+    readonly domain: OrderDomain,
     /** Nonces count up from here (a wallet resuming where it left off). */
     lastNonce = 0n,
   ) {
@@ -42,7 +43,7 @@ export class DemoTrader {
     this.cancels = new CancelHasher(domain);
   }
 
-  get keyHex(): string {
+  get keyHex(): Hex {
     return `0x${this.privateKey.toString("hex")}`;
   }
 
@@ -62,6 +63,11 @@ export class DemoTrader {
   sign(order: Order): { order: Order; signature: Hex; orderHash: Hex } {
     const digest = this.orders.digest(order);
     return { order, signature: signDigest(this.privateKey, digest), orderHash: `0x${digest.toString("hex")}` };
+  }
+
+  /** The signed subscription to this trader's private WebSocket channel, orders:<trader> (10 minutes at most). */
+  subscribeAuth(seconds = 300) {
+    return signSubscribe(this.privateKey, { domain: this.domain, trader: this.address, expiry: BigInt(Math.floor(Date.now() / 1000) + seconds) });
   }
 
   /** POST /v1/orders with one order or a batch. */
