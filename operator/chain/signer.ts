@@ -162,6 +162,10 @@ export function createSigner(deps: SignerDeps, params: SignerParams): Signer & {
     {
       name: `signer:${chainId}`,
       intervalMs: p.pollIntervalMs,
+      // The RPC client's circuit breaker keeps a dead node from being hammered (its requests
+      // fail fast, unsent); the loop's own backoff stays short so that tracking resumes within
+      // seconds of the node's return (30 s here held the in-flight slots that long again).
+      backoff: { initialMs: 250, maxMs: 5_000 },
       run: async () => {
         if (state !== "running") return;
         try {

@@ -636,7 +636,8 @@ export function createSettler(deps: SettlerDeps, params: SettlerParams): Settler
 
   const loop = createLoop(
     { logger, metrics: deps.metrics },
-    { name: `settler-${chainId}`, intervalMs: params.intervalMs ?? 100, run: round, backoff: { initialMs: 500, maxMs: 30_000 } },
+    // Short backoff: the RPC client's circuit breaker already keeps a dead node from being hammered.
+    { name: `settler-${chainId}`, intervalMs: params.intervalMs ?? 100, run: round, backoff: { initialMs: 500, maxMs: 5_000 } },
   );
 
   const settler: Settler = {
