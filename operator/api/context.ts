@@ -1,5 +1,6 @@
 /** Everything the routes share, built once by buildApi from its deps and config. */
 import type { ClientLimits } from "../config/load";
+import { encodeReceipt, issueReceipt, type OrderReceipt, type WireOrderReceipt } from "../commitment/receipt";
 import type { Logger } from "../log";
 import { createMarketRegistry, isMarketRegistry, type MarketRegistry, type OrderMarketLookup } from "../markets";
 import type { MatchingEngine } from "../matching";
@@ -20,6 +21,11 @@ export interface ApiChain {
   cancelRules: CancelRules;
   /** EIP-1271 cancels on this chain, if a client was given. */
   erc1271?: Erc1271Checker;
+  /**
+   * Signs the operator's receipt of an accepted order (operator/commitment receipt.ts), when
+   * the chain's OrderbookCommitment and operator key are configured.
+   */
+  receipt?: (r: OrderReceipt) => WireOrderReceipt;
 }
 
 export interface ApiContext {
@@ -42,6 +48,7 @@ export interface ApiContext {
   clientLimits: ClientLimits;
   tasks?: ApiDeps["tasks"];
   chainHealth?: ApiDeps["chainHealth"];
+  epochs?: ApiDeps["epochs"];
 }
 
 export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logger): ApiContext {
@@ -57,6 +64,7 @@ export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logge
       domain: c.orderDomain,
       cancelHasher: new CancelHasher(c.orderDomain),
       cancelRules: { domain: c.orderDomain, maxExpirySeconds: BigInt(settings.cancelMaxExpirySeconds), maxOrderHashes: config.limits.maxOrdersPerRequest },
+      receipt: receiptSigner(c),
       erc1271:
         client === undefined
           ? undefined
@@ -80,5 +88,14 @@ export function createApiContext(deps: ApiDeps, config: ApiConfig, logger: Logge
     clientLimits: resolveClientLimits(config.clientLimits),
     tasks: deps.tasks,
     chainHealth: deps.chainHealth,
+    epochs: deps.epochs,
   };
+}
+
+/** The receipt signer of a chain (the operator key, read once here: the API signs every acceptance). */
+function receiptSigner(c: ApiConfig["chains"][number]): ((r: OrderReceipt) => WireOrderReceipt) | undefined {
+  if (c.commitmentAddress === undefined || c.operatorPrivateKey === undefined) return undefined;
+  const key = Buffer.from(c.operatorPrivateKey.reveal().slice(2), "hex");
+  const domain = { chainId: BigInt(c.chainId), verifyingContract: c.commitmentAddress };
+  return (r) => encodeReceipt(issueReceipt(key, domain, r));
 }

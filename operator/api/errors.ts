@@ -35,6 +35,16 @@ export const API_ERROR_HTTP_STATUS = {
   BAD_REQUEST: 400,
   ROUTE_NOT_FOUND: 404,
   MARKET_NOT_FOUND: 404,
+  /** /v1/proofs and /v1/epochs: a fill id or epoch number that does not parse, or a chain not served. */
+  INVALID_FILL_ID: 400,
+  INVALID_EPOCH: 400,
+  CHAIN_UNKNOWN: 404,
+  /** No such fill (its market has not matched it, or the market is unknown). */
+  FILL_NOT_FOUND: 404,
+  /** An epoch not sealed yet (no file), or beyond the open one. */
+  EPOCH_NOT_FOUND: 404,
+  /** This process does not run the epoch log (HYPERINDEX_CHAIN_SERVICES=false). */
+  EPOCHS_UNAVAILABLE: 503,
   /** GET /v1/ws without a WebSocket upgrade. */
   UPGRADE_REQUIRED: 426,
   /** Too many requests from this client address in the window (HYPERINDEX_HTTP_RATE_LIMIT_PER_IP); Retry-After says when. */

@@ -22,14 +22,15 @@
 import { performance } from "node:perf_hooks";
 import { BaseError } from "../errors";
 import { checkOrderForMarket, resolveOrderMarket, type Market, type OrderMarketLookup } from "../markets";
-import { EngineError, placeOrders, type PlaceOrderAccepted, type PlaceOrderRequest } from "../matching";
+import type { WireOrderReceipt } from "../commitment/receipt";
+import { EngineError, orderSequence, placeOrders, type PlaceOrderAccepted, type PlaceOrderRequest } from "../matching";
 import { OrderValidationError, intakeSignedOrder, type Clock, type Hex, type IntakeRules, type SignedOrder } from "../orders";
 import type { ApiContext } from "./context";
 import { refusal, toErrorResponse, type ErrorResponse } from "./errors";
 
 /** What the API knows of an order it received. */
 export type IntakeOutcome =
-  | { ok: true; result: PlaceOrderAccepted }
+  | { ok: true; result: PlaceOrderAccepted & { sequence: string; receipt?: WireOrderReceipt } }
   | { ok: false; response: ErrorResponse }
   | { ok: "unknown"; orderHash: Hex; message: string };
 
@@ -107,7 +108,12 @@ export async function intakeOrders(ctx: ApiContext, params: IntakeParams): Promi
     results.forEach((r, k) => {
       ctx.metrics.matchSeconds.observe(seconds);
       if (r.status === "accepted") {
-        outcomes[placed[k]] = { ok: true, result: r };
+        // The operator's signed receipt: (epoch, chain-wide sequence, order hash), what the
+        // epoch log commits and an auditor can hold the operator to (operator/commitment).
+        const sequence = orderSequence(r.market, r.seq);
+        const sign = ctx.chains.get(ctx.markets.byId(r.market)?.chainId ?? -1)?.receipt;
+        const receipt = sign === undefined || r.seq === 0 ? undefined : sign({ epoch: BigInt(r.epoch), sequence, orderHash: r.orderHash });
+        outcomes[placed[k]] = { ok: true, result: { ...r, sequence: sequence.toString(), ...(receipt !== undefined ? { receipt } : {}) } };
       } else {
         outcomes[placed[k]] = { ok: false, response: refusal(r.code, r.message, { ...r.details, orderHash: r.orderHash as Hex }, 422) };
       }

@@ -27,6 +27,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { componentLogger } from "../log";
 import { rawBodyParser } from "./body";
+import { registerProofRoutes } from "./routes/proofs";
 import { registerHttpRateLimit } from "./clientLimits";
 import { createApiContext } from "./context";
 import { errorBody, toErrorResponse } from "./errors";
@@ -158,6 +159,7 @@ export function buildApi(deps: ApiDeps, config: ApiConfig): FastifyInstance {
     registerQueryRoutes(instance, ctx);
     registerOpsRoutes(instance, ctx);
     registerWsRoute(instance, { ctx, hub, ticker });
+    registerProofRoutes(instance, ctx);
   });
   app.addHook("onReady", async () => ticker.start());
   // Also when the app closes without having listened (preClose still runs; this is a backstop).

@@ -1,5 +1,6 @@
 /** What buildApi receives: its dependencies and the parts of the configuration it reads. */
 import type { ChainConfig, OperatorConfig } from "../config";
+import type { EpochLog } from "../commitment/epochLog";
 import type { ClientLimits } from "../config/load";
 import type { Logger } from "../log";
 import type { MarketRegistry } from "../markets";
@@ -38,6 +39,8 @@ export interface ApiDeps {
   tasks?: { status(): LoopStatus[] };
   /** Each chain's watcher, signer, settler and RPC client, reported by /health (operator/daemon chainServices). */
   chainHealth?: { status(): Promise<ChainHealth[]> };
+  /** Each chain's epoch log (operator/commitment epochLog.ts), for /v1/proofs and /v1/epochs. */
+  epochs?: ReadonlyMap<number, EpochLog>;
 }
 
 /** Settings of the API itself, all with defaults (DEFAULT_API_SETTINGS). */
@@ -109,7 +112,7 @@ export const DEFAULT_API_SETTINGS: Readonly<ApiSettings> = Object.freeze({
 /** The configuration the API reads; an OperatorConfig is one (pass it whole). */
 export interface ApiConfig {
   /** Each chain served and its order domain (its Settlement). */
-  chains: readonly Pick<ChainConfig, "chainId" | "orderDomain">[];
+  chains: readonly (Pick<ChainConfig, "chainId" | "orderDomain"> & Partial<Pick<ChainConfig, "commitmentAddress" | "operatorPrivateKey">>)[];
   /** Every market, each on one of `chains`. */
   markets: MarketRegistry | readonly Market[];
   limits: Pick<OperatorConfig["limits"], "maxBodyBytes" | "maxOrdersPerRequest" | "maxExpirySeconds">;

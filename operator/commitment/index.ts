@@ -10,6 +10,13 @@ export {
   type FillLeaf,
 } from "./leaves";
 export { CommitmentTree, processProof, verifyProof } from "./tree";
+export { buildLayers, proofNodes, layerSizes } from "./proofLayers";
+export {
+  buildTreeInWorker,
+  IN_WORKER_FROM_LEAVES,
+  TreeWorkerError,
+  type TreeWorkerOptions,
+} from "./treeWorker";
 export {
   EPOCH_DATA_FORMAT,
   EPOCH_DATA_VERSION,
@@ -18,7 +25,47 @@ export {
   epochDataHash,
   rebuildRoot,
   epochCommitment,
+  EpochDataEncoder,
+  EpochDataDecoder,
   type EpochData,
   type EpochCommitment,
+  type EpochDataSummary,
 } from "./epochData";
-export { epochDataFileName, writeEpochDataFile, readEpochDataFile } from "./epochFile";
+export {
+  epochDataFileName,
+  writeEpochDataFile,
+  writeEpochDataFileInWorker,
+  readEpochDataFile,
+  readEpochCommitment,
+  defaultTreeBuilder,
+  type EpochLeafSource,
+  type EpochFileCommitment,
+  type TreeBuilder,
+} from "./epochFile";
+export {
+  RECEIPT_DOMAIN_NAME,
+  RECEIPT_DOMAIN_VERSION,
+  RECEIPT_TYPE_STRING,
+  RECEIPT_EIP712_TYPES,
+  RECEIPT_TYPEHASH,
+  RECEIPT_FORMAT,
+  RECEIPT_VERSION,
+  arrivalSequence,
+  splitArrivalSequence,
+  receiptDomainSeparator,
+  receiptStructHash,
+  receiptDigest,
+  receiptTypedData,
+  signReceipt,
+  issueReceipt,
+  recoverReceiptSigner,
+  verifyReceipt,
+  encodeReceipt,
+  serializeReceipt,
+  decodeReceipt,
+  parseReceipt,
+  type ReceiptDomain,
+  type OrderReceipt,
+  type SignedOrderReceipt,
+  type WireOrderReceipt,
+} from "./receipt";

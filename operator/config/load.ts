@@ -117,6 +117,11 @@ export interface OperatorConfig {
    * sharing the Redis (an API and matching process only).
    */
   chainServices: boolean;
+  /**
+   * Epoch commitments (operator/commitment): an epoch closes after `seconds`, or once it holds
+   * `maxLeaves` leaves; its data files go to `<dir>/<chainId>/`.
+   */
+  epochs: { seconds: number; maxLeaves: number; dir: string };
   /** Crash injection for the fault tests (operator/daemon/failpoints.ts); absent in production. */
   failpoint?: { name: FailpointName; after: number };
   /** The journal's retention (operator/journal). */
@@ -208,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     verifier: { poolSize: e.HYPERINDEX_VERIFIER_POOL_SIZE, erc1271TimeoutMs: e.HYPERINDEX_ERC1271_TIMEOUT_MS },
     tasks: { sweepIntervalMs: e.HYPERINDEX_SWEEP_INTERVAL_MS, journalTrimIntervalMs: e.HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS },
     chainServices: e.HYPERINDEX_CHAIN_SERVICES,
+    epochs: { seconds: e.HYPERINDEX_EPOCH_SECONDS, maxLeaves: e.HYPERINDEX_EPOCH_MAX_LEAVES, dir: e.HYPERINDEX_EPOCH_DIR },
     ...(e.HYPERINDEX_FAILPOINT === undefined ? {} : { failpoint: { name: e.HYPERINDEX_FAILPOINT, after: e.HYPERINDEX_FAILPOINT_AFTER } }),
     journal: { maxLagEntries: e.HYPERINDEX_JOURNAL_MAX_LAG, orderRetentionMs: e.HYPERINDEX_ORDER_RETENTION_SECONDS * 1000 },
     logLevel: e.HYPERINDEX_LOG_LEVEL,

@@ -198,6 +198,10 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_JOURNAL_TRIM_INTERVAL_MS: withDefault(1_000, positiveInt(3_600_000)),
     HYPERINDEX_JOURNAL_MAX_LAG: withDefault(100_000, positiveInt(100_000_000)),
     HYPERINDEX_ORDER_RETENTION_SECONDS: withDefault(3_600, integer("an integer from 0 to 2592000", 0, 2_592_000)),
+    // Epoch commitments (operator/commitment)
+    HYPERINDEX_EPOCH_SECONDS: withDefault(60, integer("an integer from 1 to 86400", 1, 86_400)),
+    HYPERINDEX_EPOCH_MAX_LEAVES: withDefault(1_000_000, integer("an integer from 1 to 16000000", 1, 16_000_000)),
+    HYPERINDEX_EPOCH_DIR: withDefault("data/epochs", (v: string) => v),
     // Logs
     HYPERINDEX_LOG_LEVEL: withDefault<LogLevel>("info", oneOf(LOG_LEVELS)),
   });

@@ -6,6 +6,8 @@
  *   signer   the operator key's transactions: nonces, fees, replacements, receipts
  *   settler  journal fills -> batches -> signer (operator/settlement)
  *   watcher  the contracts' confirmed events -> ledger, engine and settler (./chainEvents.ts)
+ *   epochs   the epoch log: orders and fills -> epochs -> roots committed through the signer
+ *            (operator/commitment epochLog.ts)
  *
  * Every one of them talks to the chain through the chain's one budgeted RPC client.
  *
@@ -32,6 +34,7 @@ import type { ScriptRunner } from "../redis/scripts";
 import { createSettler, type Settler, type SettlerChainClient, type SettlerStatus } from "../settlement";
 import type { Failpoints } from "../failpoints";
 import { chainEventHandler } from "./chainEvents";
+import { createEpochLog, type EpochLog, type EpochLogStatus } from "../commitment/epochLog";
 
 /** RPC requests one settlement batch costs, about (see minBatchIntervalMs). */
 const BATCH_REQUESTS = 6;
@@ -57,6 +60,8 @@ export interface ChainServicesParams {
   feeAccount: Address;
   /** Settler loop period when idle (ms). Default 100. */
   settlerIntervalMs?: number;
+  /** Epoch commitments: length, size cap, and the directory of this chain's data files. */
+  epochs: { seconds: number; maxLeaves: number; dir: string };
 }
 
 export interface ChainServicesStatus {
@@ -69,6 +74,7 @@ export interface ChainServicesStatus {
   signer: SignerStatus;
   settler: SettlerStatus;
   watcher: ChainWatcherStatus;
+  epochs: EpochLogStatus;
 }
 
 export interface ChainServices {
@@ -77,6 +83,7 @@ export interface ChainServices {
   signer: Signer;
   settler: Settler;
   watcher: ChainWatcher;
+  epochs: EpochLog;
   status(): Promise<ChainServicesStatus>;
   stop(): Promise<void>;
 }
@@ -137,6 +144,20 @@ export async function startChainServices(deps: ChainServicesDeps, params: ChainS
     settler.start();
     stops.push(() => settler.stop());
 
+    const epochs = createEpochLog(
+      { redis: deps.redis, logger: deps.logger, metrics: deps.metrics, client, signer, failpoints: deps.failpoints },
+      {
+        chainId: chain.chainId,
+        commitmentAddress: chain.commitmentAddress,
+        markets: params.markets,
+        epochMs: params.epochs.seconds * 1000,
+        maxLeaves: params.epochs.maxLeaves,
+        dir: params.epochs.dir,
+      },
+    );
+    await epochs.start();
+    stops.push(() => epochs.stop());
+
     const watcher = createChainWatcher(
       { redis: deps.redis, rpc: rpc ?? pseudoRpc(chain, client), logger: deps.logger, metrics: deps.metrics },
       {
@@ -147,6 +168,8 @@ export async function startChainServices(deps: ChainServicesDeps, params: ChainS
         logRangeBlocks: chain.logRangeBlocks,
         pollIntervalMs: chain.pollIntervalMs,
         startBlock: chain.startBlock,
+        // Short: the RPC client's circuit breaker spaces requests to a dead node already.
+        backoff: { initialMs: 500, maxMs: 5_000 },
         handle: chainEventHandler({ engine: deps.engine, scripts: deps.scripts, settler, logger: componentLogger(deps.logger, "chain-events") }, chain.chainId),
       },
     );
@@ -160,19 +183,23 @@ export async function startChainServices(deps: ChainServicesDeps, params: ChainS
       signer,
       settler,
       watcher,
+      epochs,
       async status() {
         const r = rpc === undefined ? null : await rpc.status();
         const s = signer.status();
         const st = settler.status();
         const w = watcher.status();
         const wl = watcher.loop.status();
+        const es = await epochs.status();
         const problems: string[] = [];
         if (r !== null && r.breaker !== "closed") problems.push(`RPC circuit breaker ${r.breaker}: the node keeps failing (${r.lastError ?? "no answer"}); requests fail fast and are retried with backoff`);
         if (wl.consecutiveFailures > 0) problems.push(`chain watcher failing ${wl.consecutiveFailures} time(s) in a row: ${wl.lastError ?? ""}`);
         if (st.loop.consecutiveFailures > 0) problems.push(`settler failing ${st.loop.consecutiveFailures} time(s) in a row: ${st.loop.lastError ?? ""}`);
         if (s.stuck > 0) problems.push(`${s.stuck} transaction(s) stuck (replacement due or at the fee ceiling)`);
+        if (es.fault !== null) problems.push(`epoch log stopped: ${es.fault}`);
+        if (es.loop.consecutiveFailures > 0) problems.push(`epoch log failing ${es.loop.consecutiveFailures} time(s) in a row: ${es.loop.lastError ?? ""}`);
         if (st.pausedUntil !== null) problems.push(`settlement paused on chain until ${new Date(st.pausedUntil).toISOString()}`);
-        return { chainId: chain.chainId, name: chain.name, ok: problems.length === 0, problems, rpc: r, signer: s, settler: st, watcher: { ...w, loop: wl } };
+        return { chainId: chain.chainId, name: chain.name, ok: problems.length === 0, problems, rpc: r, signer: s, settler: st, watcher: { ...w, loop: wl }, epochs: es };
       },
       stop: stopAll,
     };

@@ -14,6 +14,7 @@ import { buildApi, closeApi } from "../api";
 import { checkChain, createChainClients, type ChainClient } from "../chain";
 import { redactedConfig, type OperatorConfig } from "../config";
 import { componentLogger, type Logger } from "../log";
+import path from "node:path";
 import { createEngine, stopEngine, type MatchingEngine } from "../matching";
 import type { Registry } from "../metrics";
 import { checkKeyspace } from "../migration";
@@ -137,7 +138,12 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       for (const chain of chains.values()) {
         const services = await startChainServices(
           { redis, logger: deps.logger, metrics: deps.metrics, engine, scripts: ledger.scripts, client: chain.client, rpc: chain.rpc, failpoints },
-          { chain: chain.config, markets: config.markets.filter((m) => m.chainId === chain.chainId), feeAccount: feeAccounts.get(chain.chainId)! },
+          {
+            chain: chain.config,
+            markets: config.markets.filter((m) => m.chainId === chain.chainId),
+            feeAccount: feeAccounts.get(chain.chainId)!,
+            epochs: { ...config.epochs, dir: path.join(config.epochs.dir, String(chain.chainId)) },
+          },
         );
         chainServices.set(chain.chainId, services);
         closers.push(() => services.stop());
@@ -156,6 +162,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
         chains: new Map([...chains.values()].map((c) => [c.chainId, c.client as Erc1271Client])),
         tasks: loops,
         chainHealth: { status: () => Promise.all([...chainServices.values()].map((c) => c.status())) },
+        epochs: new Map([...chainServices.values()].map((c) => [c.chainId, c.epochs])),
       },
       {
         ...config,

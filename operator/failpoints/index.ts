@@ -12,7 +12,7 @@
  *
  * `HYPERINDEX_FAILPOINT_AFTER` (default 1): the failpoint fires on its n-th hit.
  */
-export const FAILPOINTS = ["settle:after-intent", "settle:after-broadcast", "settle:after-ledger"] as const;
+export const FAILPOINTS = ["settle:after-intent", "settle:after-broadcast", "settle:after-ledger", "epoch:after-build", "epoch:after-submit"] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 
 export interface Failpoints {

@@ -9,6 +9,7 @@
  *
  *   accepted  "<seq>-0"    h   order hash            t  trader
  *                          ra  receivedAt, unix ms (when the API received the order)
+ *                          ep  the commitment epoch it belongs to (operator/matching/epochs.ts)
  *   fills     "<fill>-0"   id  fillId, 0x + 16 hex digits: (marketId << 48) | fill counter
  *                          m   maker order hash      t   taker order hash
  *                          mt  maker                 tt  taker
@@ -45,6 +46,8 @@ export interface AcceptedEntry {
   orderHash: Hex;
   trader: Address;
   receivedAt: number;
+  /** The commitment epoch it was accepted in ("ep"; absent on entries written before epochs existed). */
+  epoch?: number;
 }
 
 export interface FillEntry extends FillFacts {
@@ -110,6 +113,7 @@ export function decodeAccepted(market: number, entry: StreamEntry): AcceptedEntr
     orderHash: hex("accepted", market, entry, f.h, "h", 66) as Hex,
     trader: hex("accepted", market, entry, f.t, "t", 42) as Address,
     receivedAt: int("accepted", market, entry, f.ra, "ra"),
+    ...(f.ep !== undefined ? { epoch: int("accepted", market, entry, f.ep, "ep") } : {}),
   };
 }
 

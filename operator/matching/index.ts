@@ -101,6 +101,7 @@ export type { SetMinNonceParams, SetMinNonceResult } from "./minNonce";
 export type { CancelNonceParams, CancelNonceResult } from "./cancelNonce";
 export type { CancelForWithdrawalParams, CancelForWithdrawalResult } from "./withdrawal";
 export { bookKeys, fillIdOf, BOOK_KEYSPACE, type BookKeys } from "./keys";
+export { alignMarketEpoch, epochOfArrival, epochOfFill, openMarketEpoch, orderSequence, sealMarketEpoch, splitOrderSequence, type SealedRange } from "./epochs";
 export { encodeOrderPayload, decodeOrderPayload, type OrderPayload } from "./payload";
 export { decodeOrderRecord, type OrderRecord } from "./record";
 export { ENGINE_SCRIPTS } from "./scripts";

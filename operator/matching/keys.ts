@@ -5,7 +5,11 @@
  * market's metadata, operator/markets/keys.ts, and of its journal, operator/journal/keys.ts).
  *
  *   state           HASH    seq (last arrival sequence number), fill (last fill counter),
- *                           close (last close counter), pending (taker cut by the fill cap)
+ *                           close (last close counter), pending (taker cut by the fill cap),
+ *                           epoch (the commitment epoch orders accepted now belong to; 1 if absent)
+ *   epochs          ZSET    member commitment epoch, score its last arrival sequence number
+ *                           (epochs sealed in this market, ./lua/seal.lua)
+ *   efills          ZSET    member commitment epoch, score its last fill counter
  *   orders          HASH    orderHash -> order record, binary (./record.ts: side, ticks, lots, rem, seq,
  *                           flags, expiry, state, trader, receivedAt, reason); a finished order's
  *                           record is dropped by the journal's retention
@@ -33,6 +37,10 @@ export interface BookKeys {
   depth: string;
   expiry: string;
   inbox: string;
+  /** Commitment epochs sealed in this market (./lua/seal.lua). */
+  epochs: string;
+  /** The last fill counter of each sealed commitment epoch (./lua/seal.lua). */
+  efills: string;
 }
 
 export function bookKeys(marketId: number): BookKeys {
@@ -47,6 +55,8 @@ export function bookKeys(marketId: number): BookKeys {
     depth: `${prefix}depth`,
     expiry: `${prefix}expiry`,
     inbox: `${prefix}inbox`,
+    epochs: `${prefix}epochs`,
+    efills: `${prefix}efills`,
   };
 }
 

@@ -45,6 +45,8 @@ export interface MatchOutcome {
   seq: number;
   remLots: number;
   state: RecordState;
+  /** The commitment epoch of an order accepted now (status A; 0 otherwise). */
+  epoch: number;
   /** Fills in which the order was the taker, from this batch. */
   fills: FillEntry[];
 }
@@ -172,7 +174,7 @@ export async function matchStage(
       if (!reply.ok) {
         throw new EngineError("ENGINE_INVARIANT", `match script failed in market ${market.id}: ${reply.error.message}`, { cause: reply.error });
       }
-      const [pending, fillBefore, closeBefore, results, fills, closes, continued] = reply.value as [string, number, number, unknown[], unknown[], unknown[], unknown[]];
+      const [pending, fillBefore, closeBefore, results, fills, closes, continued, epoch] = reply.value as [string, number, number, unknown[], unknown[], unknown[], unknown[], number];
       const chunk = chunks[i];
       const cont: FillTaker | undefined =
         continued.length > 0 ? { hash: continued[0] as Hex, trader: continued[1] as Address, side: continued[2] as "b" | "s", ticks: Number(continued[3]) } : undefined;
@@ -204,6 +206,8 @@ export async function matchStage(
           seq: Number(results[j + 2]),
           remLots: Number(results[j + 3]),
           state: results[j + 4] as RecordState,
+          // Accepted now: the market's open epoch. Known already: looked up by the caller.
+          epoch: status === "A" ? Number(epoch) : 0,
           fills: [],
         });
       }

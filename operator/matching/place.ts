@@ -29,6 +29,7 @@ import { OrderFlags, type Address, type Hex } from "../orders";
 import type { EngineContext } from "./context";
 import { EngineError } from "./errors";
 import { ledgerRound } from "./ledgerRound";
+import { epochOfArrival } from "./epochs";
 import { matchStage, type MatchItem, type MatchOutcome } from "./match";
 import { bookKeys } from "./keys";
 import { encodeOrderPayload } from "./payload";
@@ -255,6 +256,10 @@ export async function finishBatch(ctx: EngineContext, phase: LockPhase): Promise
     if (results[it.index]) continue;
     results[it.index] = placeResult(it.item, outcomes.get(it.item.hash));
   }
+  // An order known already (a replay) is in the epoch it was accepted in: looked up.
+  for (const r of results) {
+    if (r.status === "accepted" && r.epoch === 0 && r.seq > 0) r.epoch = Number(await epochOfArrival(ctx.deps.redis, r.market, r.seq));
+  }
   // One counter update per outcome kind, not per order (a labelled inc hashes its labels).
   let acceptedCount = 0;
   let rejections: Map<string, number> | undefined;
@@ -281,6 +286,7 @@ function placeResult(item: MatchItem, o: MatchOutcome | undefined): PlaceOrderRe
     orderHash: item.hash,
     market: market.id,
     seq: o.seq,
+    epoch: o.epoch,
     fills: o.fills.map((f) => fillView(market, f)),
     filledAmount: BigInt(item.lots - o.remLots) * market.lotSize,
     remainingAmount: BigInt(o.remLots) * market.lotSize,

@@ -37,6 +37,12 @@ export interface PlaceOrderAccepted {
   market: number;
   /** Arrival sequence number in the market (1, 2, ...): the order of matching. */
   seq: number;
+  /**
+   * The commitment epoch the order is committed in (the market's open epoch when it was
+   * accepted, ./epochs.ts); with the chain-wide sequence (marketId << 48) | seq, what the
+   * operator's receipt signs.
+   */
+  epoch: number;
   /** Fills in which this order was the taker, in execution order. */
   fills: Fill[];
   filledAmount: bigint;

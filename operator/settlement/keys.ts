@@ -23,6 +23,10 @@
  *                    r "0" settled, else why not (the contract's SkipReason name, or
  *                    "Operator:<why>" for a fill left out), b batch id, tx transaction hash,
  *                    ma matched at (ms), ts applied at (ms): ts - ma is the settlement lag
+ *   final     HASH   fillId (decimal) -> the batch id that settled or skipped it on chain, "0"
+ *                    for a fill left out of every batch: written with the outcome, read and
+ *                    deleted by the epoch log (operator/commitment/epochLog.ts) once the fill's
+ *                    leaf is committed
  */
 import { chainTag, keyspacePrefix } from "../redis/keys";
 
@@ -35,6 +39,7 @@ export interface SettleKeys {
   retry: string;
   drop: string;
   results: string;
+  final: string;
   intent(batchId: bigint): string;
 }
 
@@ -47,6 +52,7 @@ export function settleKeys(chainId: number): SettleKeys {
     retry: `${prefix}retry`,
     drop: `${prefix}drop`,
     results: `${prefix}results`,
+    final: `${prefix}final`,
     intent: (batchId) => `${prefix}intent:${batchId}`,
   };
 }

@@ -17,6 +17,9 @@
  * nothing; the ledger's settle/unwind is idempotent per fill anyway. The ledger is written
  * before the records, so a crash between the two re-applies the event, harmlessly.
  *
+ * Every resolved fill's final batch id goes to `final` (0 for a fill left out), which the epoch
+ * log commits it with.
+ *
  * Every resolved fill is appended to the chain's `results` stream (capped, best-effort), which
  * the WebSocket feed turns into "settlement" order updates for both traders.
  */
@@ -180,6 +183,13 @@ export async function applySettlementEvents(deps: OutcomeDeps, params: OutcomePa
     multi.xadd(keys.results, "MAXLEN", "~", RESULTS_MAXLEN, "*", ...resultFields(f, "0", s.batchId, s.tx, now));
   }
   for (const u of unwindList) multi.xadd(keys.results, "MAXLEN", "~", RESULTS_MAXLEN, "*", ...resultFields(u.fill, u.reason, u.batchId, u.tx, now));
+  // The final batch of each fill, for its commitment leaf (operator/commitment).
+  if (resolvedIds.length > 0) {
+    const final: Record<string, string> = {};
+    for (const f of settleList) final[String(f.fillId)] = settledTx.get(String(f.fillId))!.batchId.toString();
+    for (const u of unwindList) final[String(u.fill.fillId)] = u.batchId.toString();
+    multi.hset(keys.final, final);
+  }
   const retryBatches = new Set(retryList.map((r) => r.batchId));
   for (const e of events) {
     if (e.kind !== "BatchSettled" || !finalNow.delete(String(e.batchId))) continue;
@@ -226,6 +236,7 @@ export async function unwindDropped(deps: OutcomeDeps, params: OutcomeParams): P
   const multi = deps.redis.multi();
   for (const d of drops) multi.xadd(keys.results, "MAXLEN", "~", RESULTS_MAXLEN, "*", ...resultFields(d.fill, d.reason, 0n, "", now));
   multi.hdel(keys.drop, ...entries.map(([id]) => id));
+  multi.hset(keys.final, Object.fromEntries(drops.map((d) => [String(d.fill.fillId), "0"])));
   multi.hincrby(keys.state, "fills:skipped", drops.length);
   await execOrThrow(multi);
   for (const d of drops) {

@@ -9,6 +9,8 @@
  * TCP exactly as in production.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { createPublicClient, http, type Hex, type PublicClient } from "viem";
 import { loadConfig, type OperatorConfig } from "../../operator/config";
@@ -111,6 +113,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       HYPERINDEX_CHAIN_POLL_INTERVAL_MS: "250",
       HYPERINDEX_SETTLEMENT_GAS_BUDGET: "2900000",
       HYPERINDEX_LOG_LEVEL: "warn",
+      // Epochs: short, so tests and the demo see them committed; files in a directory of their own.
+      HYPERINDEX_EPOCH_SECONDS: "5",
+      HYPERINDEX_EPOCH_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "hyperindex-epochs-")),
       ...options.env,
     };
     const stack: Stack = {
@@ -126,6 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async stop() {
         await redis?.destroy();
         await node.stop();
+        if (options.env?.HYPERINDEX_EPOCH_DIR === undefined) fs.rmSync(env.HYPERINDEX_EPOCH_DIR, { recursive: true, force: true });
       },
     };
     return stack;

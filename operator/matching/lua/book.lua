@@ -35,7 +35,7 @@
 
 local PREFIX, K_STATE, K_ORDERS, K_BIDS, K_ASKS, K_DEPTH, K_EXPIRY, K_CLOSED, K_DONE
 local NOW_MS
-local st = { seq = 0, fill = 0, close = 0 }
+local st = { seq = 0, fill = 0, close = 0, epoch = 1 }
 local closes = {}
 local REC_FMT = "<c1ddddBdc1c42dc1"
 
@@ -50,10 +50,12 @@ local function book_init(prefix, closed, done)
   K_EXPIRY = prefix .. "expiry"
   K_CLOSED = closed
   K_DONE = done
-  local s = rcall("HMGET", K_STATE, "seq", "fill", "close")
+  local s = rcall("HMGET", K_STATE, "seq", "fill", "close", "epoch")
   st.seq = (s[1] or "0") + 0
   st.fill = (s[2] or "0") + 0
   st.close = (s[3] or "0") + 0
+  -- The commitment epoch an order accepted now is committed in (seal.lua moves it on).
+  st.epoch = (s[4] or "1") + 0
 end
 
 -- True when KEYS[first..] are exactly prefix .. names[i]: the declared keys are the ones used.

@@ -31,7 +31,7 @@
 --   then the order hashes to discard from the inbox (orders the engine settled will not be
 --                  processed): removed from the inbox, and their payload dropped unless the
 --                  market knows the order
--- Returns { pending, fillBefore, closeBefore, results, fills, closes, continued }:
+-- Returns { pending, fillBefore, closeBefore, results, fills, closes, continued, epoch }:
 --   pending      hash of the taker cut by the fill cap ("" if none): call again (with the
 --                deferred orders) to continue it; it is matched before anything new
 --   fillBefore / closeBefore   the counters when the call started (the engine detects gaps)
@@ -49,6 +49,9 @@
 --   closes       8 per close: counter, hash, trader, side, ticks, remLots, reason, fillCounter
 --   continued    the taker continued from an earlier call (empty if none): hash, trader, side,
 --                ticks, seq, remLots, state (where it stands after this call)
+--   epoch        the commitment epoch of the orders accepted in this call (state "epoch",
+--                moved on only by seal.lua, between calls): recorded as "ep" on each
+--                accepted entry, and what the operator's receipt of each says
 -- Self-trade prevention, "expire maker": a resting order of the taker's own trader is closed
 -- (reason S, its remainder unlocked) and matching continues behind it.
 -- The book is never left crossed: a taker cut by the cap is not resting ("t") and is finished
@@ -241,7 +244,7 @@ for i = 1, n do
       status_code, code = "R", "POST_ONLY_WOULD_CROSS"
     else
       st.seq = st.seq + 1
-      rcall("XADD", K_ACCEPTED, s_format("%d-0", st.seq), "h", o.hash, "t", o.trader, "ra", o.recv)
+      rcall("XADD", K_ACCEPTED, s_format("%d-0", st.seq), "h", o.hash, "t", o.trader, "ra", o.recv, "ep", st.epoch)
       processed[#processed + 1] = o.hash
       local t = {
         hash = o.hash, side = o.side, ticks = o.ticks, tick_s = o.tick_s, lots = o.lots, rem = o.lots,
@@ -275,4 +278,4 @@ if st.seq ~= seq_before or st.fill ~= fill_before or st.close ~= close_before or
   rcall("HSET", K_STATE, "seq", st.seq, "fill", st.fill, "close", st.close, "pending", pending)
 end
 
-return { pending, fill_before, close_before, results, fills, flatten_closes(), continued }
+return { pending, fill_before, close_before, results, fills, flatten_closes(), continued, st.epoch }

@@ -1,8 +1,17 @@
 import { expect } from "chai";
 import { concat, keccak256 } from "ethers";
 import fc from "fast-check";
-import { CommitmentError, CommitmentTree, hashLeaf, processProof, verifyProof } from "../../../operator/commitment";
-import type { Hex } from "../../../operator/orders";
+import { MerkleTree } from "merkletreejs";
+import {
+  CommitmentError,
+  CommitmentTree,
+  buildLayers,
+  hashLeaf,
+  layerSizes,
+  processProof,
+  verifyProof,
+} from "../../../operator/commitment";
+import { keccak256 as nativeKeccak256, type Hex } from "../../../operator/orders";
 import { arbBytes32, arbEpochLeaves, vectors } from "./fixture";
 
 /** An independent sorted-pair tree with the same shape: a lonely last node moves up unchanged. */
@@ -17,6 +26,35 @@ function referenceRoot(leaves: readonly Hex[]): Hex {
     layer = next;
   }
   return layer[0]!;
+}
+
+/** The tree this one replaced: merkletreejs with the options it was built with (see tree.ts). */
+function merkletreejs(digests: readonly Buffer[]): MerkleTree {
+  return new MerkleTree([...digests], nativeKeccak256, {
+    hashLeaves: false,
+    sortLeaves: false,
+    sortPairs: true,
+    duplicateOdd: false,
+    complete: false,
+    isBitcoinTree: false,
+  });
+}
+
+/** `count` pseudo-random leaf digests; `distinct` > 0 draws them from that many values only (duplicates). */
+function digestsOf(count: number, seed: number, distinct = 0): Buffer[] {
+  return Array.from({ length: count }, (_, i) => nativeKeccak256(Buffer.from(`${seed}:${distinct > 0 ? i % distinct : i}`)));
+}
+
+/** Root and proofs of both trees agree, at every index in `indexes`. */
+function expectSameAsMerkletreejs(digests: readonly Buffer[], indexes: Iterable<number>): void {
+  const reference = merkletreejs(digests);
+  const tree = CommitmentTree.fromLeafHashes(digests);
+  expect(tree.root).to.equal(reference.getHexRoot());
+  for (const i of indexes) {
+    // Joined, not deep.equal: chai's deep comparison of thousands of arrays dominates otherwise.
+    const [ours, theirs] = [tree.proof(i).join(), reference.getHexProof(digests[i]!, i).join()];
+    if (ours !== theirs) expect(ours).to.equal(theirs, `proof of leaf ${i} of ${digests.length}`);
+  }
 }
 
 function codeOf(fn: () => unknown): string {
@@ -43,6 +81,64 @@ describe("commitment tree", () => {
         expect(CommitmentTree.fromLeafHashes(leaves).root).to.equal(referenceRoot(leaves));
       }),
       { numRuns: 100 }
+    );
+  });
+
+  it("gives the same root and the same proof of every leaf as merkletreejs, for any leaf count up to 2,000", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2_000 }),
+        fc.nat(),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5 })),
+        (count, seed, distinct) => {
+          const digests = digestsOf(count, seed, distinct);
+          expectSameAsMerkletreejs(digests, digests.keys());
+        }
+      ),
+      { numRuns: 100 }
+    );
+  });
+
+  it("matches merkletreejs at larger sizes, around powers of two and with lonely nodes on many layers", () => {
+    for (const count of [4_096, 4_097, 65_535, 65_537, 100_003]) {
+      const digests = digestsOf(count, count);
+      const sampled = [0, 1, count - 2, count - 1, ...Array.from({ length: 40 }, (_, i) => (i * 7_919 * 13) % count)];
+      expectSameAsMerkletreejs(digests, sampled);
+    }
+  });
+
+  it("builds its layers flat: each half the one below, rounded up, ending in the root", () => {
+    for (const count of [1, 2, 3, 5, 8, 1_000, 1_025]) {
+      const digests = digestsOf(count, 1);
+      const layers = buildLayers(Buffer.concat(digests));
+      expect(layers.map((l) => l.length / 32)).to.deep.equal(layerSizes(count));
+      expect(`0x${layers[layers.length - 1]!.toString("hex")}`).to.equal(CommitmentTree.fromLeafHashes(digests).root);
+    }
+    expect(layerSizes(5)).to.deep.equal([5, 3, 2, 1]);
+  });
+
+  it("builds the same tree from flat digests or from layers as from leaf hashes, and copies the digests", () => {
+    const digests = digestsOf(777, 3);
+    const flat = Buffer.concat(digests);
+    const fromHashes = CommitmentTree.fromLeafHashes(digests);
+    const fromFlat = CommitmentTree.fromLeafDigests(flat);
+    const fromLayers = CommitmentTree.fromLayers(buildLayers(Buffer.from(flat)));
+    flat.fill(0);
+    for (const tree of [fromFlat, fromLayers]) {
+      expect(tree.root).to.equal(fromHashes.root);
+      expect(tree.leafCount).to.equal(777);
+      expect(tree.depth).to.equal(10);
+      for (const i of [0, 500, 776]) expect(tree.proof(i)).to.deep.equal(fromHashes.proof(i));
+    }
+  });
+
+  it("refuses flat digests that are not whole hashes, and layers of the wrong shape", () => {
+    expect(codeOf(() => CommitmentTree.fromLeafDigests(Buffer.alloc(0)))).to.equal("EMPTY_EPOCH");
+    expect(codeOf(() => CommitmentTree.fromLeafDigests(Buffer.alloc(33)))).to.equal("INVALID_LEAF");
+    const layers = buildLayers(Buffer.concat(digestsOf(5, 1)));
+    expect(codeOf(() => CommitmentTree.fromLayers(layers.slice(0, -1)))).to.equal("INVALID_LEAF");
+    expect(codeOf(() => CommitmentTree.fromLayers([layers[0]!, layers[1]!.subarray(32), ...layers.slice(2)]))).to.equal(
+      "INVALID_LEAF"
     );
   });
 

@@ -8,6 +8,9 @@
  * Crashes are made by stopping the chain services at a chosen step and writing what the
  * settler would have written up to that step with its own functions (persistIntent).
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
 import type Redis from "ioredis";
@@ -86,6 +89,7 @@ describe("operator/settlement settler (anvil + Redis + engine + chain services)"
   let reader: PublicClient;
   let logs: string[];
   let logger: Logger;
+  const epochDir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperindex-settler-epochs-"));
   let traders: TestTrader[];
 
   beforeEach(async function () {
@@ -134,7 +138,7 @@ describe("operator/settlement settler (anvil + Redis + engine + chain services)"
     rpc = chain.rpc;
     services = await startChainServices(
       { redis, logger, metrics, engine, scripts: ledger.scripts, client: chain.client, rpc: chain.rpc },
-      { chain: config.chains[0], markets: config.markets, feeAccount: stack.chain.feeRecipient, settlerIntervalMs: 20 },
+      { chain: config.chains[0], markets: config.markets, feeAccount: stack.chain.feeRecipient, settlerIntervalMs: 20, epochs: { ...config.epochs, dir: epochDir } },
     );
     return services;
   }
