@@ -22,10 +22,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createLogger } from "../operator/log";
-import { keccak256, type Address } from "../operator/orders";
+import { keccak256, type Address, type Hex } from "../operator/orders";
 import type { RunningOperator } from "../operator/daemon/start";
 import { fundAndDepositMany } from "./lib/fundTraders";
-import { SETTLEMENT_ARTIFACT } from "./lib/localChain";
+import { COMMITMENT_ARTIFACT, SETTLEMENT_ARTIFACT, type LocalDeployment } from "./lib/localChain";
 import { startStack, USDC, WETH, type Stack } from "./lib/stack";
 import { DemoMarket, MID, random, sendRefusedOrders } from "./demo/market";
 import { Progress } from "./demo/progress";
@@ -132,7 +132,9 @@ async function main(): Promise<boolean> {
   const pair = { baseToken: chain.wethAddress as Address, quoteToken: chain.usdcAddress as Address };
   const stats = new OrderStats();
   const farAsks = [1n, 2n, 3n].map((i) => withdrawer.order({ ...pair, isBuy: false, price: MID + (100n + i) * USDC, amount: 4n * WETH }));
-  stats.record(await withdrawer.place(farAsks), farAsks.length);
+  const farReply = await withdrawer.place(farAsks);
+  stats.record(farReply, farAsks.length);
+  const audited = (farReply.body?.results?.[0] ?? farReply.body) as { orderHash?: Hex; epoch?: number; sequence?: string; receipt?: unknown };
   console.log(`  ${withdrawer.name} rests 3 asks of 4 WETH at 2,101-2,103 USDC, far above the market`);
 
   step(`trading for ${SECONDS} s: the maker quotes 10 bids and 10 asks of 1 WETH and re-quotes every second; ${TAKERS} takers send signed orders over HTTP`);
@@ -209,11 +211,48 @@ async function main(): Promise<boolean> {
       tokens: { weth: chain.wethAddress, usdc: chain.usdcAddress },
       tradingSeconds: SECONDS,
     });
+    const audit = await auditOrder(api, chain, audited);
     console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s (operator logs: ${LOG_FILE})`);
-    return ok;
+    return ok && audit;
   } finally {
     market.stop();
     await progress.stop();
+  }
+}
+
+/**
+ * One auditor check, as an auditor would make it: the order's proof from the API, verified by
+ * OrderbookCommitment.verifyOrder on chain, and the operator's receipt matching it.
+ */
+async function auditOrder(api: string, chain: LocalDeployment, order: { orderHash?: Hex; epoch?: number; sequence?: string; receipt?: unknown }): Promise<boolean> {
+  const say = (text: string) => console.log(`  auditor check   ${text}`);
+  if (order.orderHash === undefined) {
+    say("no order to check: FAILED");
+    return false;
+  }
+  try {
+    const proof = await until(`the epoch of order ${order.orderHash} committed`, 30_000, async () => {
+      const r = await get(`${api}/v1/proofs/orders/${order.orderHash}`);
+      return r.status === 200 && r.body.committed === true ? r.body : undefined;
+    });
+    const leaf = proof.leaf;
+    const block = await chain.publicClient.getBlockNumber();
+    const ok = (await chain.publicClient.readContract({
+      address: chain.commitmentAddress,
+      abi: COMMITMENT_ARTIFACT().abi,
+      functionName: "verifyOrder",
+      args: [BigInt(leaf.epoch), BigInt(leaf.sequence), leaf.orderHash, leaf.trader, BigInt(leaf.receivedAt), proof.proof],
+      blockNumber: block,
+    })) as boolean;
+    const receiptOk = String(order.epoch) === leaf.epoch && order.sequence === leaf.sequence;
+    say(
+      `order ${order.orderHash.slice(0, 10)}.. in epoch ${leaf.epoch} (sequence ${leaf.sequence}, leaf ${proof.leafIndex}, ${proof.proof.length} proof nodes): ` +
+        `verifyOrder on chain at block ${block}: ${ok ? "true" : "FALSE"}; the operator's receipt names the same epoch and sequence: ${receiptOk ? "yes" : "NO"}`,
+    );
+    return ok && receiptOk;
+  } catch (error) {
+    say(`FAILED: ${(error as Error).message}`);
+    return false;
   }
 }
 
