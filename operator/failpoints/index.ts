@@ -9,6 +9,8 @@
  *                           settler has not marked the intent sent
  *   settle:after-ledger     the chain's outcome of a batch is applied to the ledger; the
  *                           settler's records (fills, intent status) are not updated yet
+ *   epoch:after-build       an epoch's data file is written; its root is not recorded yet
+ *   epoch:after-submit      the epoch's commit is handed to the signer; not recorded as sent
  *
  * `HYPERINDEX_FAILPOINT_AFTER` (default 1): the failpoint fires on its n-th hit.
  */
