@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import { keccak256 } from "viem";
-import { parseEpochData, rebuildRoot } from "../../operator/commitment";
+import { CommitmentTree, parseEpochData, rebuildRoot, serializeEpochData, type OrderAcceptedLeaf } from "../../operator/commitment";
 import { parseReceipt, verifyReceipt } from "../../operator/commitment/receipt";
 import type { RunningOperator } from "../../operator/daemon/start";
 import type { Hex } from "../../operator/orders";
@@ -19,6 +19,8 @@ import { apiUrl, exitOf, fileLogger, fundTraders, logFile, market, MID, tail, TI
 import { privateKeyToAccount } from "viem/accounts";
 
 const FUNDS = { weth: 10n * WETH, usdc: 50_000n * USDC };
+
+const commitment = (stack: Stack) => ({ address: stack.chain.commitmentAddress, abi: COMMITMENT_ARTIFACT().abi }) as const;
 
 describe("epoch commitments in the daemon", function () {
   this.timeout(120_000);
@@ -182,6 +184,76 @@ describe("epoch commitments in the daemon", function () {
         const latest = (await stack.chain.publicClient.readContract({ address: stack.chain.commitmentAddress, abi: COMMITMENT_ARTIFACT().abi, functionName: "latestEpoch" })) as bigint;
         return latest >= BigInt(bid.body.receipt.epoch);
       });
+    });
+  });
+
+  describe("an operator that commits another order at a receipted sequence", function () {
+    let stack: Stack;
+    let operator: OperatorProcess | undefined;
+    const file = logFile("epochs-equivocation");
+
+    before(async function () {
+      stack = await startStack({ env: { HYPERINDEX_EPOCH_SECONDS: "1", HYPERINDEX_FAILPOINT: "epoch:after-build" } });
+    });
+
+    afterEach(function () {
+      if (this.currentTest?.state === "failed") console.log(`--- operator log ${file}:\n${tail(file)}`);
+    });
+
+    after(async function () {
+      await operator?.stop();
+      await stack?.stop();
+    });
+
+    it("is proven at fault on chain with the trader's receipt, and the daemon stops its epoch log on the foreign root", async function () {
+      operator = await stack.spawnOperator(file);
+      const [maker] = await fundTraders(stack, "equivocation", ["maker"], FUNDS);
+      await waitCredited(stack, [maker], FUNDS);
+      const m = market(stack);
+      const ask = await maker.place([maker.order({ ...m, isBuy: false, price: MID + 5n * TICK, amount: WETH / 10n })]);
+      expect(ask.status).to.equal(201);
+      const signed = parseReceipt(JSON.stringify(ask.body.receipt));
+      const { epoch, sequence } = signed.receipt;
+      // The daemon built the epoch and died before committing it (the failpoint).
+      await exitOf(operator, 30_000);
+      operator = undefined;
+
+      // The operator's key commits the epoch with another order at the receipted sequence.
+      const forged: OrderAcceptedLeaf[] = [
+        { type: "orderAccepted", epoch, sequence, orderHash: `0x${"77".repeat(32)}` as Hex, trader: maker.address.toLowerCase() as Hex, receivedAt: 1n },
+        { type: "orderAccepted", epoch, sequence: sequence + 1n, orderHash: `0x${"88".repeat(32)}` as Hex, trader: maker.address.toLowerCase() as Hex, receivedAt: 2n },
+      ];
+      const tree = CommitmentTree.fromLeaves(forged);
+      const operatorWallet = stack.chain.wallet(stack.chain.keys.operator);
+      const dataHash = keccak256(serializeEpochData({ epoch, leaves: forged }));
+      const commitTx = await operatorWallet.writeContract({ ...commitment(stack), functionName: "commitEpoch", args: [epoch, tree.root, 2n, dataHash], account: operatorWallet.account!, chain: stack.chain.chain } as never);
+      expect((await stack.chain.publicClient.waitForTransactionReceipt({ hash: commitTx })).status).to.equal("success");
+
+      // Anyone holding the receipt proves the fault.
+      const reporter = stack.chain.wallet(stack.chain.keys.admin);
+      const proveTx = await reporter.writeContract({
+        ...commitment(stack),
+        functionName: "proveEquivocation",
+        args: [epoch, sequence, signed.receipt.orderHash, signed.signature, forged[0].orderHash, forged[0].trader, 1n, tree.proof(0)],
+        account: reporter.account!,
+        chain: stack.chain.chain,
+      } as never);
+      expect((await stack.chain.publicClient.waitForTransactionReceipt({ hash: proveTx })).status).to.equal("success");
+      const fault = (await stack.chain.publicClient.readContract({ ...commitment(stack), functionName: "equivocationOf", args: [epoch, sequence] })) as { operator: Hex; receiptOrderHash: Hex };
+      expect(fault.operator.toLowerCase()).to.equal(signed.operator.toLowerCase());
+      expect(fault.receiptOrderHash).to.equal(signed.receipt.orderHash);
+      expect(await stack.chain.publicClient.readContract({ ...commitment(stack), functionName: "faultCount" })).to.equal(1n);
+
+      // The daemon, restarted, finds another root for its epoch: it stops its epoch log and says so.
+      delete stack.env.HYPERINDEX_FAILPOINT;
+      operator = await stack.spawnOperator(file);
+      const health = await until("/health reporting the foreign root", 30_000, async () => {
+        const r = await get(`${apiUrl(stack)}/health`).catch(() => undefined);
+        const chain = r?.body?.checks?.chains?.[0];
+        return chain?.epochs?.fault ? chain : undefined;
+      });
+      expect(health.epochs.fault).to.match(/committed on chain with root/);
+      expect(health.ok).to.equal(false);
     });
   });
 });

@@ -453,8 +453,8 @@ describe("matching engine", () => {
     const k = journalKeys(ETH_USDC.id);
     const acceptedStream = await db.redis.xrange(k.accepted, "-", "+");
     expect(acceptedStream).to.deep.equal([
-      ["1-0", ["h", maker.orderHash, "t", A, "ra", String(T0 + 5)]],
-      ["2-0", ["h", taker.orderHash, "t", B, "ra", String(T0 + 9)]],
+      ["1-0", ["h", maker.orderHash, "t", A, "ra", String(T0 + 5), "ep", "1"]],
+      ["2-0", ["h", taker.orderHash, "t", B, "ra", String(T0 + 9), "ep", "1"]],
     ]);
     const fills = await db.redis.xrange(k.fills, "-", "+");
     expect(fills).to.have.length(1);

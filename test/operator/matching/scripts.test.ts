@@ -30,7 +30,7 @@ describe("lua scripts and their loader", () => {
         checked++;
       }
     }
-    expect(checked).to.equal(11); // withdrawal.lua and nonce_cancel.lua joined the nine
+    expect(checked).to.equal(12); // withdrawal.lua and nonce_cancel.lua joined the nine, then seal.lua
   });
 
   it("loads every script by SHA, and reloads them when Redis answers NOSCRIPT", async () => {
