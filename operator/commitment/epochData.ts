@@ -291,9 +291,11 @@ export class EpochDataDecoder {
         const window = buf.subarray(this.pos, this.pos + MAX_HEADER_BYTES);
         const end = window.indexOf(HEADER_END, 0, "latin1");
         const seen = window.toString("latin1", 0, end < 0 ? window.length : end);
-        const digits = seen.slice(HEADER_START.length);
-        const fits = seen.startsWith(HEADER_START) || HEADER_START.startsWith(seen);
-        if (!fits || !/^[0-9]*$/.test(digits) || (end < 0 && window.length === MAX_HEADER_BYTES)) {
+        // Until the header's end arrives, what is here must be the start of a header.
+        const digits = /^[0-9]*/.exec(seen.slice(HEADER_START.length))![0];
+        const afterDigits = seen.slice(HEADER_START.length + digits.length);
+        const fits = seen.startsWith(HEADER_START) ? HEADER_END.startsWith(afterDigits) : end < 0 && HEADER_START.startsWith(seen);
+        if (!fits || (end >= 0 && afterDigits !== "") || (end < 0 && window.length === MAX_HEADER_BYTES)) {
           throw bad("the epoch data file is not in canonical form: not its header", this.at());
         }
         if (end < 0) return false;

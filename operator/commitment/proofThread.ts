@@ -12,20 +12,19 @@
  *             the caller. A leaf that fails its checks is answered as `failed` with the
  *             CommitmentError's code, message and details, for the caller to rethrow.
  *
- * First the thread lowers its own CPU priority (Linux: the thread's nice value, set through
- * its thread id; elsewhere nothing): the job then takes only the CPU that order intake leaves
- * idle, instead of a fair share of a busy machine.
+ * The thread runs at a lowered CPU priority (./proofThreadPriority; set before ts-node
+ * compiles it, and again here for a compiled build): the job takes only the CPU that order
+ * intake leaves idle, instead of a fair share of a busy machine.
  *
  * Imports stay light (the layer builder and the native keccak); the epoch file job loads the
  * leaf encoder when it starts.
  */
-import { closeSync, fdatasyncSync, openSync, readlinkSync, writeSync } from "node:fs";
-import { setPriority } from "node:os";
-import { basename } from "node:path";
+import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { CommitmentLeaf } from "./leaves";
 import type { EpochDataSummary } from "./epochData";
 import { buildLayers } from "./proofLayers";
+import { lowerThisThreadPriority } from "./proofThreadPriority";
 
 export type ProofThreadJob =
   | { job: "layers"; digests: ArrayBuffer; niceness: number }
@@ -43,17 +42,6 @@ export type ProofThreadOutput =
 
 /** Bytes encoded between two file writes. */
 const WRITE_CHUNK_BYTES = 1 << 20;
-
-/** Renices the calling OS thread only (Linux setpriority on a thread id), never the process. */
-function lowerThisThreadPriority(niceness: number): void {
-  if (niceness <= 0 || process.platform !== "linux") return;
-  try {
-    const tid = Number(basename(readlinkSync("/proc/thread-self"))); // "<pid>/task/<tid>"
-    if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, niceness);
-  } catch {
-    // Best effort: without it the job still runs, at normal priority.
-  }
-}
 
 function transferLayers(port: MessagePort, layers: Buffer[], reply: (buffers: ArrayBuffer[]) => ProofThreadOutput): void {
   const buffers = layers.map((layer) => layer.buffer as ArrayBuffer); // owned buffers (proofLayers.ownedBuffer)

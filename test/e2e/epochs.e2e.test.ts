@@ -10,6 +10,8 @@ import { keccak256 } from "viem";
 import { CommitmentTree, parseEpochData, rebuildRoot, serializeEpochData, type OrderAcceptedLeaf } from "../../operator/commitment";
 import { parseReceipt, verifyReceipt } from "../../operator/commitment/receipt";
 import type { RunningOperator } from "../../operator/daemon/start";
+import { listConsumers } from "../../operator/journal";
+import { splitOrderSequence } from "../../operator/matching";
 import type { Hex } from "../../operator/orders";
 import { get } from "../../scripts/demo/trader";
 import { COMMITMENT_ARTIFACT } from "../../scripts/lib/localChain";
@@ -19,6 +21,15 @@ import { apiUrl, exitOf, fileLogger, fundTraders, logFile, market, MID, tail, TI
 import { privateKeyToAccount } from "viem/accounts";
 
 const FUNDS = { weth: 10n * WETH, usdc: 50_000n * USDC };
+
+async function epochsCursor(stack: Stack, marketId: number): Promise<{ accepted: number | null } | undefined> {
+  const redis = stack.redisClient();
+  try {
+    return (await listConsumers(redis, marketId)).find((c) => c.name === "epochs");
+  } finally {
+    redis.disconnect();
+  }
+}
 
 const commitment = (stack: Stack) => ({ address: stack.chain.commitmentAddress, abi: COMMITMENT_ARTIFACT().abi }) as const;
 
@@ -164,6 +175,9 @@ describe("epoch commitments in the daemon", function () {
       expect(exit.signal ?? exit.code, "the failpoint killed the operator").to.not.equal(0);
       const latestBefore = (await stack.chain.publicClient.readContract({ address: stack.chain.commitmentAddress, abi: COMMITMENT_ARTIFACT().abi, functionName: "latestEpoch" })) as bigint;
       expect(latestBefore, "nothing committed before the crash").to.equal(epoch - 1n);
+      // The journal keeps the epoch's entries: the epoch log's consumer has not passed them.
+      const { market: marketId, seq } = splitOrderSequence(BigInt(ask.body.sequence));
+      expect((await epochsCursor(stack, marketId))?.accepted ?? 0, "the epochs consumer before the commit").to.be.lessThan(seq);
 
       delete stack.env.HYPERINDEX_FAILPOINT;
       operator = await stack.spawnOperator(file);
@@ -173,6 +187,8 @@ describe("epoch commitments in the daemon", function () {
       });
       const onChain = (await stack.chain.publicClient.readContract({ address: stack.chain.commitmentAddress, abi: COMMITMENT_ARTIFACT().abi, functionName: "epochOf", args: [epoch] })) as { root: Hex };
       expect(header.root).to.equal(onChain.root.toLowerCase());
+      // Committed: the journal may now trim the epoch's entries.
+      expect((await epochsCursor(stack, marketId))?.accepted ?? 0, "the epochs consumer after the commit").to.be.at.least(seq);
       // The same bytes as before the crash: the file was rebuilt identically (or kept), never replaced.
       const res = await fetch(`${apiUrl(stack)}${header.data}`);
       expect(rebuildRoot(parseEpochData(Buffer.from(await res.arrayBuffer())))).to.equal(onChain.root.toLowerCase());

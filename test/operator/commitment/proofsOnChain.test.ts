@@ -6,7 +6,18 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { concat, keccak256 } from "ethers";
-import { CommitmentTree, verifyProof, type CommitmentLeaf } from "../../../operator/commitment";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CommitmentTree,
+  buildTreeInWorker,
+  leafDigest,
+  readEpochCommitment,
+  verifyProof,
+  writeEpochDataFileInWorker,
+  type CommitmentLeaf,
+} from "../../../operator/commitment";
 import type { Hex } from "../../../operator/orders";
 import {
   arbEpochLeaves,
@@ -27,6 +38,53 @@ const arbEpochAndPicks = arbEpochLeaves(0n).chain((leaves) =>
     picks: fc.uniqueArray(fc.nat({ max: leaves.length - 1 }), { minLength: 1, maxLength: 6 }),
   })
 );
+
+/**
+ * A large random epoch (about 5,000 leaves: 45 runs of up to 300 random leaves), renumbered so
+ * that sequence numbers and fill ids stay unique, and leaf positions to check: random ones
+ * and the last few, where lonely nodes are promoted.
+ */
+const arbLargeEpochAndPicks = fc
+  .array(arbEpochLeaves(0n), { minLength: 45, maxLength: 45 })
+  .map((runs) =>
+    runs.flat().map((leaf, i): CommitmentLeaf =>
+      leaf.type === "orderAccepted" ? { ...leaf, sequence: BigInt(i) } : { ...leaf, fillId: BigInt(i) }
+    )
+  )
+  .chain((leaves) =>
+    fc.record({
+      leaves: fc.constant(leaves),
+      picks: fc
+        .uniqueArray(fc.nat({ max: leaves.length - 1 }), { minLength: 4, maxLength: 6 })
+        .map((picks) => [...picks, leaves.length - 1, leaves.length - 2].filter((i) => i >= 0)),
+    })
+  );
+
+/** The leaf with one hashed field changed (which one: `which`). */
+function tamperLeaf(leaf: CommitmentLeaf, which: number): CommitmentLeaf {
+  const flipHex = (h: Hex): Hex => `0x${(h[2] === "0" ? "1" : "0")}${h.slice(3)}`;
+  if (leaf.type === "orderAccepted") {
+    const edits = [
+      { sequence: leaf.sequence ^ 1n },
+      { orderHash: flipHex(leaf.orderHash) },
+      { trader: flipHex(leaf.trader) },
+      { receivedAt: leaf.receivedAt ^ 1n },
+    ];
+    return { ...leaf, ...edits[which % edits.length] };
+  }
+  const edits = [
+    { fillId: leaf.fillId ^ 1n },
+    { makerHash: flipHex(leaf.makerHash) },
+    { takerHash: flipHex(leaf.takerHash) },
+    { price: leaf.price ^ 1n },
+    { amount: leaf.amount ^ 1n },
+    { batchId: leaf.batchId ^ 1n },
+    { makerHash: leaf.takerHash, takerHash: leaf.makerHash },
+  ];
+  const tampered = { ...leaf, ...edits[which % edits.length] };
+  // Swapping equal maker and taker hashes changes nothing: take another edit.
+  return leafDigest(tampered).equals(leafDigest(leaf)) ? { ...leaf, fillId: leaf.fillId ^ 1n } : tampered;
+}
 
 type Tamper = "flip" | "drop" | "swap" | "append";
 function tamper(proof: readonly Hex[], kind: Tamper, at: number, byte: number): Hex[] | undefined {
@@ -77,6 +135,53 @@ describe("commitment proofs on-chain", () => {
       }),
       { numRuns: 40 }
     );
+  });
+
+  it("verifies sampled leaves of large random epochs (about 5,000 leaves), and rejects each with one field changed", async function () {
+    this.timeout(120_000);
+    await fc.assert(
+      fc.asyncProperty(arbLargeEpochAndPicks, fc.nat(), async ({ leaves: raw, picks }, which) => {
+        const { epoch, tree, leaves } = await commitNext(raw);
+        expect(tree.leafCount).to.equal(leaves.length);
+        for (const i of picks) {
+          const proof = tree.proof(i);
+          expect(await verifyOnChain(fx.commitment, leaves[i]!, proof)).to.equal(true, `leaf ${i} of ${leaves.length}`);
+          expect(await verifyOnChain(fx.commitment, tamperLeaf(leaves[i]!, which + i), proof)).to.equal(false);
+          if (epoch > 1n) expect(await verifyOnChain(fx.commitment, leaves[i]!, proof, epoch - 1n)).to.equal(false);
+        }
+      }),
+      { numRuns: 4 }
+    );
+  });
+
+  it("verifies on-chain the proofs of a tree built in a worker thread from the leaf digests", async function () {
+    this.timeout(120_000);
+    const [{ leaves: raw, picks }] = fc.sample(arbLargeEpochAndPicks, { numRuns: 1, seed: 7 });
+    const epoch = (await fx.commitment.latestEpoch()) + 1n;
+    const leaves = inEpoch(raw!, epoch);
+    const tree = await buildTreeInWorker(Buffer.concat(leaves.map(leafDigest)));
+    expect(tree.root).to.equal(CommitmentTree.fromLeaves(leaves).root);
+    await commitTree(fx, epoch, tree);
+    for (const i of picks!) expect(await verifyOnChain(fx.commitment, leaves[i]!, tree.proof(i))).to.equal(true);
+  });
+
+  it("commits what an epoch data file written in a worker rebuilds to, and verifies its leaves", async function () {
+    this.timeout(120_000);
+    const dir = await mkdtemp(join(tmpdir(), "hyperindex-epochs-"));
+    try {
+      const [{ leaves: raw, picks }] = fc.sample(arbLargeEpochAndPicks, { numRuns: 1, seed: 11 });
+      const epoch = (await fx.commitment.latestEpoch()) + 1n;
+      const leaves = inEpoch(raw!, epoch);
+      const written = await writeEpochDataFileInWorker(dir, { epoch, leaves });
+      await fx.commitment.connect(fx.operator).commitEpoch(epoch, written.root, written.leafCount, written.dataHash);
+      // An auditor: the file alone rebuilds what is on-chain, and its proofs verify there.
+      const audited = await readEpochCommitment(written.path);
+      const onChain = await fx.commitment.epochOf(epoch);
+      expect([onChain.root, onChain.leafCount, onChain.dataHash]).to.deep.equal([audited.root, audited.leafCount, audited.dataHash]);
+      for (const i of picks!) expect(await verifyOnChain(fx.commitment, leaves[i]!, audited.tree.proof(i))).to.equal(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects a tampered proof: a flipped bit, a dropped, swapped or extra element", async () => {

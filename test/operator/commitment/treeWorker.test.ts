@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { readFileSync, readdirSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import {
   CommitmentError,
@@ -6,6 +8,7 @@ import {
   TreeWorkerError,
   buildTreeInWorker,
 } from "../../../operator/commitment";
+import { proofThreadAnswer } from "../../../operator/commitment/treeWorker";
 import { keccak256 } from "../../../operator/orders";
 
 /** `count` pseudo-random leaf digests, back to back in one owned buffer. */
@@ -70,6 +73,29 @@ describe("commitment tree built in a worker thread", function () {
     expect(view.length).to.equal(64 * 32);
   });
 
+  it("builds at nice 19 on its own thread, leaving the process and its main thread at their priority", async function () {
+    if (process.platform !== "linux") this.skip();
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]); // field 19, nice
+    };
+    const before = new Set(readdirSync("/proc/self/task"));
+    const mainNice = niceOf(String(process.pid));
+    const build = buildTreeInWorker(flatDigests(100_000, 2));
+    const seen = new Set<number>();
+    let done = false;
+    void build.finally(() => (done = true));
+    while (!done) {
+      for (const tid of readdirSync("/proc/self/task")) {
+        if (!before.has(tid)) seen.add(niceOf(tid));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await build;
+    expect([...seen]).to.include(19);
+    expect(niceOf(String(process.pid))).to.equal(mainNice);
+  });
+
   it("refuses no leaves and digests that are not whole hashes, before starting a thread", async () => {
     const empty = await rejection(buildTreeInWorker(Buffer.alloc(0)));
     expect(empty).to.be.instanceOf(CommitmentError);
@@ -78,9 +104,12 @@ describe("commitment tree built in a worker thread", function () {
     expect((ragged as CommitmentError).code).to.equal("INVALID_LEAF");
   });
 
-  it("names its failure class for a thread that dies", () => {
-    const error = new TreeWorkerError("the proof thread failed", new Error("out of memory"));
-    expect(error.code).to.equal("TREE_WORKER_FAILED");
-    expect(error.name).to.equal("TreeWorkerError");
+  it("rejects with TreeWorkerError when the thread dies or ends without an answer", async () => {
+    const crashed = await rejection(proofThreadAnswer(new Worker(`throw new Error("out of memory")`, { eval: true }), () => {}));
+    expect(crashed).to.be.instanceOf(TreeWorkerError);
+    expect((crashed as TreeWorkerError).code).to.equal("TREE_WORKER_FAILED");
+    expect((crashed.cause as Error).message).to.equal("out of memory");
+    const silent = await rejection(proofThreadAnswer(new Worker("", { eval: true }), () => {}));
+    expect(silent).to.be.instanceOf(TreeWorkerError);
   });
 });
