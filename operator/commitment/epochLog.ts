@@ -55,7 +55,8 @@ import { settleKeys } from "../settlement/keys";
 import { createLoop, type Loop } from "../tasks";
 import type { Registry } from "../metrics";
 import { CommitmentError } from "./errors";
-import { epochDataFileName, writeEpochDataFile } from "./epochFile";
+import { epochDataFileName, writeEpochDataFile, writeEpochDataFileInWorker } from "./epochFile";
+import { IN_WORKER_FROM_LEAVES } from "./treeWorker";
 import { parseEpochData } from "./epochData";
 import type { CommitmentLeaf, FillLeaf, OrderAcceptedLeaf } from "./leaves";
 import { CommitmentTree } from "./tree";
@@ -243,6 +244,10 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
   let nextSentCheck = 0;
   let confirmed: Promise<void> | undefined;
   const trees = new Map<string, { tree: CommitmentTree; leaves: readonly CommitmentLeaf[] }>();
+  const remember = (epoch: bigint, entry: { tree: CommitmentTree; leaves: readonly CommitmentLeaf[] }): void => {
+    trees.set(epoch.toString(), entry);
+    while (trees.size > TREE_CACHE) trees.delete(trees.keys().next().value!);
+  };
 
   async function latestOnChain(): Promise<bigint> {
     return BigInt(await deps.client.readContract({ ...commitment, functionName: "latestEpoch" }));
@@ -344,7 +349,11 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
       throw new CommitmentError("EMPTY_EPOCH", `epoch ${rec.epoch} was sealed without leaves (its journal entries are gone): it cannot be committed`);
     }
     await mkdir(params.dir, { recursive: true });
-    const written = await writeEpochDataFile(params.dir, { epoch: rec.epoch, leaves: got.leaves });
+    // Large epochs are encoded, hashed, written and built in a worker thread (intake keeps the
+    // main thread: bench:merkle measures it); small ones in place, where a thread's start costs more.
+    const source = { epoch: rec.epoch, leaves: got.leaves };
+    const written = got.leaves.length >= IN_WORKER_FROM_LEAVES ? await writeEpochDataFileInWorker(params.dir, source) : await writeEpochDataFile(params.dir, source);
+    remember(rec.epoch, { tree: written.tree, leaves: got.leaves });
     deps.failpoints?.hit("epoch:after-build");
     await redis.hset(keys.epoch(rec.epoch), encodeRecord({ status: "built", root: written.root, dataHash: written.dataHash, leafCount: Number(written.leafCount), file: epochDataFileName(rec.epoch) }));
     logger.info({ epoch: rec.epoch.toString(), root: written.root, leafCount: written.leafCount.toString(), dataHash: written.dataHash }, "epoch built");
@@ -515,8 +524,7 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
       if (cached === undefined) {
         const data = parseEpochData(await readFile(join(params.dir, rec.file)));
         cached = { tree: CommitmentTree.fromLeaves(data.leaves), leaves: data.leaves };
-        trees.set(epoch.toString(), cached);
-        while (trees.size > TREE_CACHE) trees.delete(trees.keys().next().value!);
+        remember(epoch, cached);
       }
       const index = cached.leaves.findIndex((l) =>
         find.kind === "order" ? l.type === "orderAccepted" && l.sequence === find.sequence : l.type === "fill" && l.fillId === find.fillId,
