@@ -37,7 +37,7 @@
  *                      firstFill, lastFill), root, dataHash, leafCount, file, nonce, tx,
  *                      block, committedAt
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeFunctionData, type PublicClient } from "viem";
 import type { Signer } from "../chain/signerTypes";
@@ -55,9 +55,8 @@ import { settleKeys } from "../settlement/keys";
 import { createLoop, type Loop } from "../tasks";
 import type { Registry } from "../metrics";
 import { CommitmentError } from "./errors";
-import { epochDataFileName, writeEpochDataFile, writeEpochDataFileInWorker } from "./epochFile";
+import { epochDataFileName, loadEpochForProofs, writeEpochDataFile, writeEpochDataFileInWorker } from "./epochFile";
 import { IN_WORKER_FROM_LEAVES } from "./treeWorker";
-import { parseEpochData } from "./epochData";
 import type { CommitmentLeaf, FillLeaf, OrderAcceptedLeaf } from "./leaves";
 import { CommitmentTree } from "./tree";
 
@@ -522,8 +521,9 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
       if (rec === undefined || rec.file === undefined) return base;
       let cached = trees.get(epoch.toString());
       if (cached === undefined) {
-        const data = parseEpochData(await readFile(join(params.dir, rec.file)));
-        cached = { tree: CommitmentTree.fromLeaves(data.leaves), leaves: data.leaves };
+        const loaded = await loadEpochForProofs(join(params.dir, rec.file));
+        if (loaded.tree.root !== rec.root) throw new CommitmentError("EPOCH_ROOT_MISMATCH", `the data file of epoch ${epoch} gives root ${loaded.tree.root}, not the recorded ${rec.root}`);
+        cached = { tree: loaded.tree, leaves: loaded.leaves };
         remember(epoch, cached);
       }
       const index = cached.leaves.findIndex((l) =>
