@@ -39,6 +39,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { encodeFunctionData, type PublicClient } from "viem";
 import type { Signer } from "../chain/signerTypes";
 import type { Failpoints } from "../failpoints";
@@ -55,6 +56,7 @@ import { settleKeys } from "../settlement/keys";
 import { createLoop, type Loop } from "../tasks";
 import type { Registry } from "../metrics";
 import { CommitmentError } from "./errors";
+import { epochMetrics } from "./metrics";
 import { epochDataFileName, loadEpochForProofs, writeEpochDataFile, writeEpochDataFileInWorker } from "./epochFile";
 import { IN_WORKER_FROM_LEAVES } from "./treeWorker";
 import type { CommitmentLeaf, FillLeaf, OrderAcceptedLeaf } from "./leaves";
@@ -243,6 +245,8 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
   let nextSentCheck = 0;
   let confirmed: Promise<void> | undefined;
   const trees = new Map<string, { tree: CommitmentTree; leaves: readonly CommitmentLeaf[] }>();
+  const metrics = epochMetrics(deps.metrics);
+  const chain = String(params.chainId);
   const remember = (epoch: bigint, entry: { tree: CommitmentTree; leaves: readonly CommitmentLeaf[] }): void => {
     trees.set(epoch.toString(), entry);
     while (trees.size > TREE_CACHE) trees.delete(trees.keys().next().value!);
@@ -338,6 +342,7 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
   }
 
   async function build(rec: EpochRecord): Promise<void> {
+    const started = performance.now();
     const got = await gather(rec.epoch, rec.ranges ?? []);
     if ("wait" in got) {
       waitingFor = got.wait;
@@ -355,7 +360,9 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
     remember(rec.epoch, { tree: written.tree, leaves: got.leaves });
     deps.failpoints?.hit("epoch:after-build");
     await redis.hset(keys.epoch(rec.epoch), encodeRecord({ status: "built", root: written.root, dataHash: written.dataHash, leafCount: Number(written.leafCount), file: epochDataFileName(rec.epoch) }));
-    logger.info({ epoch: rec.epoch.toString(), root: written.root, leafCount: written.leafCount.toString(), dataHash: written.dataHash }, "epoch built");
+    metrics.leaves.observe({ chain }, got.leaves.length);
+    metrics.buildSeconds.observe({ chain }, (performance.now() - started) / 1000);
+    logger.info({ epoch: rec.epoch.toString(), root: written.root, leafCount: written.leafCount.toString(), dataHash: written.dataHash, ms: Math.round(performance.now() - started) }, "epoch built");
   }
 
   /** The chain's record of `epoch` compared with ours: "ours", "none" (not committed), or a fault. */
@@ -364,6 +371,7 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
     if (latest < rec.epoch) {
       if (latest < rec.epoch - 1n) {
         fault = `the chain's latest epoch is ${latest}, before epoch ${rec.epoch - 1n} which this log recorded as committed`;
+        metrics.faults.inc({ chain, kind: "gap" });
         throw new CommitmentError("EPOCH_GAP", fault);
       }
       return "none";
@@ -371,6 +379,8 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
     const e = await deps.client.readContract({ ...commitment, functionName: "epochOf", args: [rec.epoch] });
     if (e.root.toLowerCase() !== rec.root || e.dataHash.toLowerCase() !== rec.dataHash || BigInt(e.leafCount) !== BigInt(rec.leafCount ?? -1)) {
       fault = `epoch ${rec.epoch} is committed on chain with root ${e.root} (dataHash ${e.dataHash}, ${e.leafCount} leaves), not this log's ${rec.root}`;
+      metrics.faults.inc({ chain, kind: "root_mismatch" });
+      logger.error({ epoch: rec.epoch.toString(), chainRoot: e.root, ourRoot: rec.root }, "the chain holds another root for this epoch: the epoch log stops");
       throw new CommitmentError("EPOCH_ROOT_MISMATCH", fault);
     }
     return "ours";
@@ -399,6 +409,8 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
       for (let i = 0; i < ids.length; i += FINAL_CHUNK) await redis.hdel(settleKeys(params.chainId).final, ...ids.slice(i, i + FINAL_CHUNK));
     }
     waitingFor = undefined;
+    metrics.committed.set({ chain }, Number(rec.epoch));
+    if (rec.sealedAt !== undefined) metrics.commitLag.observe({ chain }, Math.max(0, clock.now() - rec.sealedAt) / 1000);
     logger.info({ epoch: rec.epoch.toString(), root: rec.root, tx: confirmedTx?.hash ?? rec.tx }, "epoch committed");
   }
 
@@ -422,6 +434,8 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
   async function tick(): Promise<{ delayMs: number } | { again: true } | void> {
     if (fault !== null) return { delayMs: 60_000 };
     const st = await state();
+    metrics.open.set({ chain }, Number(st.open));
+    metrics.committed.set({ chain }, Number(st.committed));
     const pending = st.committed + 1n < st.open ? await loadRecord(st.committed + 1n) : undefined;
     if (pending !== undefined) {
       switch (pending.status) {
