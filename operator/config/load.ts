@@ -126,6 +126,21 @@ export interface OperatorConfig {
   failpoint?: { name: FailpointName; after: number };
   /** The journal's retention (operator/journal). */
   journal: { maxLagEntries: number; orderRetentionMs: number };
+  /**
+   * The balance reconciler (operator/reconciler): a round every `intervalMs`; alert (and halt
+   * the affected markets when `halt`) above `driftThreshold` atoms of drift per (chain, token)
+   * or on any insolvency; `pairsPerCall` (trader, token) pairs per balancesOf call, each
+   * eth_call with `callGas` gas when set.
+   */
+  reconciler: {
+    intervalMs: number;
+    driftThreshold: bigint;
+    halt: boolean;
+    webhookUrl?: string;
+    webhookTimeoutMs: number;
+    pairsPerCall: number;
+    callGas?: bigint;
+  };
   logLevel: LogLevel;
 }
 
@@ -216,6 +231,15 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     epochs: { seconds: e.HYPERINDEX_EPOCH_SECONDS, maxLeaves: e.HYPERINDEX_EPOCH_MAX_LEAVES, dir: e.HYPERINDEX_EPOCH_DIR },
     ...(e.HYPERINDEX_FAILPOINT === undefined ? {} : { failpoint: { name: e.HYPERINDEX_FAILPOINT, after: e.HYPERINDEX_FAILPOINT_AFTER } }),
     journal: { maxLagEntries: e.HYPERINDEX_JOURNAL_MAX_LAG, orderRetentionMs: e.HYPERINDEX_ORDER_RETENTION_SECONDS * 1000 },
+    reconciler: {
+      intervalMs: e.HYPERINDEX_RECONCILE_INTERVAL_MS,
+      driftThreshold: e.HYPERINDEX_RECONCILE_DRIFT_THRESHOLD,
+      halt: e.HYPERINDEX_RECONCILE_HALT,
+      ...(e.HYPERINDEX_RECONCILE_WEBHOOK_URL === undefined ? {} : { webhookUrl: e.HYPERINDEX_RECONCILE_WEBHOOK_URL }),
+      webhookTimeoutMs: e.HYPERINDEX_RECONCILE_WEBHOOK_TIMEOUT_MS,
+      pairsPerCall: e.HYPERINDEX_RECONCILE_PAIRS_PER_CALL,
+      ...(e.HYPERINDEX_RECONCILE_CALL_GAS === undefined ? {} : { callGas: e.HYPERINDEX_RECONCILE_CALL_GAS }),
+    },
     logLevel: e.HYPERINDEX_LOG_LEVEL,
   };
   return deepFreeze(config);
@@ -349,6 +373,12 @@ export function redactedConfig(config: OperatorConfig): Record<string, unknown> 
       quotePerLotTick: m.quotePerLotTick.toString(),
     })),
     limits: { ...config.limits, maxExpirySeconds: config.limits.maxExpirySeconds.toString() },
+    reconciler: {
+      ...config.reconciler,
+      driftThreshold: config.reconciler.driftThreshold.toString(),
+      ...(config.reconciler.webhookUrl === undefined ? {} : { webhookUrl: redactSecretUrl(config.reconciler.webhookUrl) }),
+      ...(config.reconciler.callGas === undefined ? {} : { callGas: config.reconciler.callGas.toString() }),
+    },
   };
 }
 

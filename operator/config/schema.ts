@@ -202,6 +202,18 @@ export function envSchema(machine: { cpuCount: number }) {
     HYPERINDEX_EPOCH_SECONDS: withDefault(60, integer("an integer from 1 to 86400", 1, 86_400)),
     HYPERINDEX_EPOCH_MAX_LEAVES: withDefault(1_000_000, integer("an integer from 1 to 16000000", 1, 16_000_000)),
     HYPERINDEX_EPOCH_DIR: withDefault("data/epochs", (v: string) => v),
+    // The balance reconciler (operator/reconciler)
+    HYPERINDEX_RECONCILE_INTERVAL_MS: withDefault(60_000, integer("an integer from 1000 to 86400000", 1_000, 86_400_000)),
+    HYPERINDEX_RECONCILE_DRIFT_THRESHOLD: withDefault(0n, (v: string, ctx: z.RefinementCtx): bigint =>
+      /^(?:0|[1-9][0-9]{0,77})$/.test(v) && BigInt(v) < 2n ** 256n ? BigInt(v) : issue(ctx, `expected token atoms, a decimal integer from 0 to 2^256 - 1, got ${show(v)}`),
+    ),
+    HYPERINDEX_RECONCILE_HALT: withDefault<boolean>(true, boolean),
+    HYPERINDEX_RECONCILE_WEBHOOK_URL: optional(url(["http", "https"])),
+    HYPERINDEX_RECONCILE_WEBHOOK_TIMEOUT_MS: withDefault(5_000, integer("an integer from 100 to 60000", 100, 60_000)),
+    HYPERINDEX_RECONCILE_PAIRS_PER_CALL: withDefault(5_000, integer("an integer from 1 to 100000", 1, 100_000)),
+    HYPERINDEX_RECONCILE_CALL_GAS: optional((v: string, ctx: z.RefinementCtx): bigint =>
+      /^[1-9][0-9]{0,11}$/.test(v) ? BigInt(v) : issue(ctx, `expected a gas amount, a positive integer below 10^12, got ${show(v)}`),
+    ),
     // Logs
     HYPERINDEX_LOG_LEVEL: withDefault<LogLevel>("info", oneOf(LOG_LEVELS)),
   });
