@@ -26,6 +26,7 @@ import { createLedger } from "../ledger";
 import { createFailpoints } from "../failpoints";
 import { startChainServices, type ChainServices } from "./chainServices";
 import { createDaemonLoops } from "./loops";
+import { createReconciler, reconcilerParamsOf, type Reconciler } from "../reconciler";
 
 /** After the HTTP drain, how long the shutdown waits on an unreachable Redis before cutting the connection. */
 const SHUTDOWN_REDIS_GRACE_MS = 5_000;
@@ -52,6 +53,8 @@ export interface RunningOperator {
   loops: LoopGroup;
   /** Per chain id: its watcher, signer and settler (empty when HYPERINDEX_CHAIN_SERVICES is false). */
   chainServices: ReadonlyMap<number, ChainServices>;
+  /** The balance reconciler (absent when HYPERINDEX_CHAIN_SERVICES is false). */
+  reconciler: Reconciler | undefined;
   /** The address the API listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Graceful shutdown; idempotent. */
@@ -152,6 +155,16 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       logger.warn("HYPERINDEX_CHAIN_SERVICES=false: this process neither watches the chains nor settles; another operator process must");
     }
 
+    // The balance reconciler: with the chain services (it compares at the watcher's applied block).
+    let reconciler: Reconciler | undefined;
+    if (config.chainServices) {
+      reconciler = createReconciler({ redis, logger: deps.logger, metrics: deps.metrics, chains, markets: config.markets, feeAccounts }, reconcilerParamsOf(config));
+      reconciler.start();
+      const started = reconciler;
+      closers.push(() => started.stop());
+    }
+    const tasks = { status: () => [...loops.status(), ...(reconciler === undefined ? [] : [reconciler.loop.status()])] };
+
     const app = buildApi(
       {
         engine,
@@ -160,7 +173,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
         logger: deps.logger,
         metrics: deps.metrics,
         chains: new Map([...chains.values()].map((c) => [c.chainId, c.client as Erc1271Client])),
-        tasks: loops,
+        tasks,
         chainHealth: { status: () => Promise.all([...chainServices.values()].map((c) => c.status())) },
         epochs: new Map([...chainServices.values()].map((c) => [c.chainId, c.epochs])),
       },
@@ -187,6 +200,7 @@ export async function startOperator(deps: OperatorDeps, config: OperatorConfig):
       feeAccounts,
       loops,
       chainServices,
+      reconciler,
       url,
       stop: () => {
         stopping ??= (async () => {

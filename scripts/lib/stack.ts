@@ -116,6 +116,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Epochs: short, so tests and the demo see them committed; files in a directory of their own.
       HYPERINDEX_EPOCH_SECONDS: "5",
       HYPERINDEX_EPOCH_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "hyperindex-epochs-")),
+      // The reconciler every 2 s: every test that trades also checks it raises no false alarm.
+      HYPERINDEX_RECONCILE_INTERVAL_MS: "2000",
       ...options.env,
     };
     const stack: Stack = {
