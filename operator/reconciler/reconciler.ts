@@ -94,7 +94,9 @@ export interface Reconciler {
   last(): RoundResult | undefined;
 }
 
-/** The tokens each chain's markets trade, with the asset symbol from the market symbol ("WETH-USDC"). */
+/** The tokens each chain's markets trade, with the asset symbol from the market symbol ("WETH-USDC") until the token's own is read. */
+const ERC20_SYMBOL_ABI = [{ type: "function", name: "symbol", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "string" }] }] as const;
+
 export function chainTokens(markets: readonly Market[], chainId: number): TokenInfo[] {
   const out = new Map<string, TokenInfo>();
   for (const m of markets) {
@@ -153,8 +155,33 @@ export function createReconciler(deps: ReconcilerDeps, params: ReconcilerParams)
     }
   }
 
+  /**
+   * Asset symbols from the tokens themselves (ERC-20 symbol()), once per token: market names
+   * are unique across chains, so one asset may trade as "WETH-USDC" on one chain and
+   * "ETH-USDC" on another; the token's own symbol joins them in the cross-chain totals. A token
+   * without symbol() keeps the name from its market; a chain that does not answer is asked
+   * again next round.
+   */
+  const symbolsRead = new Set<string>();
+  async function resolveSymbols(chain: ReconcilerChain): Promise<void> {
+    for (const t of tokens.get(chain.chainId)!) {
+      const key = `${chain.chainId}|${t.address}`;
+      if (symbolsRead.has(key)) continue;
+      try {
+        const symbol = await chain.client.readContract({ address: t.address, abi: ERC20_SYMBOL_ABI, functionName: "symbol" });
+        if (typeof symbol === "string" && /^[\x21-\x7e]{1,32}$/.test(symbol)) t.symbol = symbol;
+        symbolsRead.add(key);
+      } catch (error) {
+        const message = (error as Error).message ?? "";
+        if (/revert|returned no data|execution reverted/i.test(message)) symbolsRead.add(key); // no symbol(): keep the market's name
+        else return; // the chain did not answer: next round
+      }
+    }
+  }
+
   /** Reads one chain, and again to confirm any drift: only accounts drifting in both reads count. */
   async function readConfirmed(chain: ReconcilerChain, signal?: AbortSignal): Promise<{ input: ChainInput; rpcRequests: number }> {
+    await resolveSymbols(chain);
     const base = { chainId: chain.chainId, name: chain.name, tokens: tokens.get(chain.chainId)! };
     const first = await read(chain, signal);
     if (first.snapshot === undefined) return { input: { ...base, ...(first.error === undefined ? {} : { error: first.error }) }, rpcRequests: first.rpcRequests };

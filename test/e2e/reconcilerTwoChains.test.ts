@@ -168,10 +168,12 @@ describe("reconciler over two chains (e2e: two anvil nodes + Redis + operator)",
       0n,
       0n,
     ]);
-    // The same WETH contract address on both chains is named WETH by chain A's market and ETH by chain B's: two assets.
-    expect(r.report.assets.find((x) => x.symbol === "WETH")).to.include({ ledger: amounts.weth * 4n });
-    expect(r.report.assets.find((x) => x.symbol === "WETH")!.chains).to.deep.equal([A.chainId]);
-    expect(r.report.assets.find((x) => x.symbol === "ETH")!.chains).to.deep.equal([B.chainId]);
+    // Chain A's market calls it WETH-USDC, chain B's ETH-USDC (market names are unique across
+    // chains): the tokens' own symbol() joins them into one asset.
+    const weth = r.report.assets.find((x) => x.symbol === "WETH")!;
+    expect(weth.chains).to.deep.equal([A.chainId, B.chainId]);
+    expect(weth.ledger).to.equal(amounts.weth * 8n);
+    expect(r.report.assets.find((x) => x.symbol === "ETH")).to.equal(undefined);
     expect(r.report.assets.find((x) => x.symbol === "USDC")!.ledger).to.equal(8n * amounts.usdc);
   });
 
