@@ -57,7 +57,9 @@ describe("reconciler (e2e: anvil + Redis + operator)", function () {
   }
 
   before(async () => {
-    stack = await startStack();
+    // The daemon's own reconciler stays out of the way (an hour between rounds): the tests run
+    // their rounds themselves, at the steps they check.
+    stack = await startStack({ env: { HYPERINDEX_RECONCILE_INTERVAL_MS: "3600000" } });
     operator = await stack.startOperator({ logger });
     redis = stack.redisClient();
     traders = await fundTraders(stack, "reconciler", ["a", "b", "c", "d"], amounts);
