@@ -127,5 +127,35 @@ export const settlementAbi = [
 
 export const commitmentAbi = [
   { type: "function", name: "latestEpoch", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "uint64" }] },
+  {
+    type: "function",
+    name: "commitEpoch",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "epoch", type: "uint64" },
+      { name: "root", type: "bytes32" },
+      { name: "leafCount", type: "uint64" },
+      { name: "dataHash", type: "bytes32" },
+    ],
+    outputs: [],
+  },
+  {
+    type: "function",
+    name: "epochOf",
+    stateMutability: "view",
+    inputs: [{ name: "epoch", type: "uint64" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        components: [
+          { name: "root", type: "bytes32" },
+          { name: "dataHash", type: "bytes32" },
+          { name: "leafCount", type: "uint64" },
+          { name: "committedAt", type: "uint64" },
+        ],
+      },
+    ],
+  },
   ...commitmentEventsAbi,
 ] as const;

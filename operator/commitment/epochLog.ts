@@ -41,6 +41,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { encodeFunctionData, type PublicClient } from "viem";
+import { commitmentAbi } from "../chain/abi";
 import type { Signer } from "../chain/signerTypes";
 import type { Failpoints } from "../failpoints";
 import { readAccepted, readFills, registerConsumer, saveCursor, type ConsumerSpec } from "../journal";
@@ -66,40 +67,6 @@ export const EPOCHS_KEYSPACE = keyspacePrefix("epochs", 3);
 
 /** The journal consumer that holds back trimming until an epoch is committed. */
 export const EPOCH_CONSUMER: ConsumerSpec = { name: "epochs", mode: "durable", streams: ["fills", "accepted"] };
-
-const COMMIT_ABI = [
-  {
-    type: "function",
-    name: "commitEpoch",
-    stateMutability: "nonpayable",
-    inputs: [
-      { name: "epoch", type: "uint64" },
-      { name: "root", type: "bytes32" },
-      { name: "leafCount", type: "uint64" },
-      { name: "dataHash", type: "bytes32" },
-    ],
-    outputs: [],
-  },
-  { type: "function", name: "latestEpoch", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "uint64" }] },
-  {
-    type: "function",
-    name: "epochOf",
-    stateMutability: "view",
-    inputs: [{ name: "epoch", type: "uint64" }],
-    outputs: [
-      {
-        name: "",
-        type: "tuple",
-        components: [
-          { name: "root", type: "bytes32" },
-          { name: "dataHash", type: "bytes32" },
-          { name: "leafCount", type: "uint64" },
-          { name: "committedAt", type: "uint64" },
-        ],
-      },
-    ],
-  },
-] as const;
 
 /** Gas of commitEpoch: about 75,000 (four storage words, one event); the limit leaves room. */
 const COMMIT_GAS = 150_000n;
@@ -239,7 +206,7 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
   const scripts = new ScriptRunner({ redis, logger }, [SEAL_SCRIPT]);
   const markets = [...params.markets].sort((a, b) => a.id - b.id);
   const marketById = new Map(markets.map((m) => [m.id, m]));
-  const commitment = { address: params.commitmentAddress, abi: COMMIT_ABI } as const;
+  const commitment = { address: params.commitmentAddress, abi: commitmentAbi } as const;
   let fault: string | null = null;
   let waitingFor: string | undefined;
   let nextSentCheck = 0;
@@ -388,7 +355,7 @@ export function createEpochLog(deps: EpochLogDeps, params: EpochLogParams): Epoc
 
   async function send(rec: EpochRecord): Promise<void> {
     if ((await onChain(rec)) === "ours") return markCommitted(rec, undefined);
-    const data = encodeFunctionData({ abi: COMMIT_ABI, functionName: "commitEpoch", args: [rec.epoch, rec.root!, BigInt(rec.leafCount!), rec.dataHash!] });
+    const data = encodeFunctionData({ abi: commitmentAbi, functionName: "commitEpoch", args: [rec.epoch, rec.root!, BigInt(rec.leafCount!), rec.dataHash!] });
     const tx = await signer.submit({ purpose: epochPurpose(rec.epoch), to: params.commitmentAddress, data, gas: COMMIT_GAS });
     deps.failpoints?.hit("epoch:after-submit");
     await redis.hset(keys.epoch(rec.epoch), encodeRecord({ status: "sent", nonce: tx.nonce, tx: tx.hash }));

@@ -3,23 +3,10 @@
  * like operator/chain/abi.ts; test/operator/settlement/abi.test.ts checks them against the
  * compiled artifact).
  */
-const orderTuple = {
-  name: "orders",
-  type: "tuple[]",
-  components: [
-    { name: "trader", type: "address" },
-    { name: "baseToken", type: "address" },
-    { name: "quoteToken", type: "address" },
-    { name: "isBuy", type: "bool" },
-    { name: "price", type: "uint256" },
-    { name: "amount", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "expiry", type: "uint64" },
-    { name: "maxMakerFeeBps", type: "uint16" },
-    { name: "maxTakerFeeBps", type: "uint16" },
-    { name: "flags", type: "uint8" },
-  ],
-} as const;
+import { ORDER_EIP712_TYPES } from "../orders/types";
+
+/** The Order struct: the same fields, in the same order, as its EIP-712 type (operator/orders). */
+const orderTuple = { name: "orders", type: "tuple[]", components: ORDER_EIP712_TYPES.Order } as const;
 
 export const settleBatchAbi = [
   {
